@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Ftte.Cli.Commands;
+
+/// <summary>The command groups of `ftte`, in the order `--help` lists them.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}
