@@ -43,6 +43,6 @@ public static class DatasetCatalog
     {
         ArgumentNullException.ThrowIfNull(name);
         return DatasetDefinitions.All.FirstOrDefault(d => string.Equals(d.Source.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
-            ?? throw new ArgumentException($"Unknown dataset '{name}'. Valid names: {string.Join(", ", Names)}.", nameof(name));
+            ?? throw new ArgumentException($"Unknown dataset '{name}'. Valid names: {string.Join(", ", Names)}.");
     }
 }

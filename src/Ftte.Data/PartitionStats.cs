@@ -99,5 +99,6 @@ public sealed record PartitionStats(
           label entropy (bits) {LabelEntropyBits}  (whole dataset {DatasetLabelEntropyBits:0.###})
           label distance (TV)  {LabelDistance}
           index memory         {IndexBytes:N0} bytes
+
         """);
 }

@@ -59,14 +59,20 @@ internal static class IdxReader
     {
         // Chunked so a 47 MB image file converts straight into the float array, with no byte copy of it.
         long itemBytes = (long)elementSize * (values.Length / Math.Max(dims[0], 1));
+        long dataStart = reader.Offset;
         var buffer = new byte[1 << 16]; // a multiple of every element size
         int done = 0;
         while (done < values.Length)
         {
             int take = (int)Math.Min(buffer.Length / elementSize, values.Length - done);
             Span<byte> chunk = buffer.AsSpan(0, take * elementSize);
-            long item = itemBytes == 0 ? 0 : (long)done * elementSize / itemBytes;
-            reader.ReadExactly(chunk, $"item {item} of {dims[0]} ({values.Length * (long)elementSize} value bytes in all)");
+            if (reader.Read(chunk) < chunk.Length)
+            {
+                long item = itemBytes == 0 ? 0 : (reader.Offset - dataStart) / itemBytes;
+                throw new DataFormatException(reader.Path, reader.Offset,
+                    $"{(long)values.Length * elementSize} bytes of values after the {dataStart}-byte header (item {item} of {dims[0]} is incomplete)",
+                    "end of file (truncated)");
+            }
             Span<float> dst = values.AsSpan(done, take);
             switch (type)
             {
