@@ -1,3 +1,5 @@
+using Ftte.Core;
+
 namespace Ftte.Data;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Ftte.Data;
 /// <see cref="Features"/> array (row-major, <see cref="SampleSize"/> floats per sample) and one label
 /// per sample. Everything built on top of it (partitions, device views, batches) holds indices only.
 /// </summary>
-public sealed class Dataset
+public sealed class Dataset : ISampleSource
 {
     private readonly int[] _shape;
 

@@ -1,10 +1,12 @@
+using Ftte.Core;
+
 namespace Ftte.Data;
 
 /// <summary>
 /// A subset of a <see cref="Dataset"/> given by indices into it: what a device holds. Costs the index
 /// array only; samples are read from the parent's contiguous features.
 /// </summary>
-public readonly struct DatasetView
+public readonly struct DatasetView : ISampleSource
 {
     public DatasetView(Dataset dataset, ReadOnlyMemory<int> indices)
     {

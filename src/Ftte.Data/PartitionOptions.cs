@@ -9,7 +9,8 @@ public enum PartitionScheme
     /// <summary>
     /// Label skew: each device draws its label mix q ~ Dirichlet(α·C·p), p the dataset's class
     /// proportions, then fills an equal share by sampling classes from q without replacement
-    /// (Hsu, Qi &amp; Brown 2019). The mean of q is p, so α → ∞ tends to IID; with balanced classes each
+    /// (Hsu, Qi &amp; Brown 2019), after the mixes are fitted to the real class totals (see
+    /// the implementation). The mean of q is p, so α → ∞ tends to IID; with balanced classes each
     /// class gets concentration α, so "α = 0.5" means what it usually means in the FL literature.
     /// </summary>
     Dirichlet,

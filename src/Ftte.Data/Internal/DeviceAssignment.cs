@@ -20,28 +20,71 @@ internal static class DeviceAssignment
         return BySizes(count, sizes, rng);
     }
 
-    /// <summary>Hsu et al. 2019: q_d ~ Dir(α·C·p), then an equal share sampled from q_d without replacement.</summary>
+    /// <summary>
+    /// Hsu et al. 2019: q_d ~ Dir(α·C·p), then an equal share sampled from q_d without replacement.
+    /// Drawn as is, the devices' mixes ask for more of some classes than exist, and whoever draws last
+    /// gets the leftovers. So the demand matrix n_d·q_dc is first fitted to the real class totals by
+    /// iterative proportional fitting (Deming–Stephan 1940), which keeps each device's odds between
+    /// classes — the skew — and only moves mass where the supply forces it. Devices then draw in turns,
+    /// one sample each per round, so the remaining rounding shortfall is shared alike.
+    /// </summary>
     public static int[] Dirichlet(int[] labels, int classCount, int devices, double alpha, Rng rng)
     {
         int[][] pools = ClassPools(labels, classCount, rng);
         var remaining = pools.Select(p => p.Length).ToArray();
         int[] sizes = EqualSizes(labels.Length, devices);
-        var deviceOf = new int[labels.Length];
-        var q = new double[classCount];
+        var q = new double[devices, classCount];
         for (int d = 0; d < devices; d++)
         {
             for (int c = 0; c < classCount; c++)
             {
                 double prior = (double)pools[c].Length / labels.Length;
-                q[c] = prior > 0 ? rng.NextGamma(alpha * classCount * prior) : 0;
+                // The floor keeps IPF able to move mass where a Gamma draw underflowed to exactly 0.
+                q[d, c] = prior > 0 ? Math.Max(rng.NextGamma(alpha * classCount * prior), 1e-300) : 0;
             }
-            for (int s = 0; s < sizes[d]; s++)
+        }
+        FitMarginals(q, sizes, remaining);
+
+        var deviceOf = new int[labels.Length];
+        var row = new double[classCount];
+        for (int round = 0; round < sizes[0]; round++)
+        {
+            for (int d = 0; d < devices && sizes[d] > round; d++)
             {
-                int c = DrawClass(q, remaining, rng);
-                deviceOf[pools[c][--remaining[c]]] = d;
+                for (int c = 0; c < classCount; c++) row[c] = q[d, c];
+                int chosen = DrawClass(row, remaining, rng);
+                deviceOf[pools[chosen][--remaining[chosen]]] = d;
             }
         }
         return deviceOf;
+    }
+
+    /// <summary>Scales rows and columns of m in turn until its row sums are rows and its column sums columns.</summary>
+    private static void FitMarginals(double[,] m, int[] rows, int[] columns)
+    {
+        int n = m.GetLength(0), k = m.GetLength(1);
+        var columnSums = new double[k];
+        for (int iteration = 0; iteration < 200; iteration++)
+        {
+            for (int d = 0; d < n; d++)
+            {
+                double sum = 0;
+                for (int c = 0; c < k; c++) sum += m[d, c];
+                double scale = sum > 0 ? rows[d] / sum : 0;
+                for (int c = 0; c < k; c++) m[d, c] *= scale;
+            }
+            Array.Clear(columnSums);
+            for (int d = 0; d < n; d++)
+                for (int c = 0; c < k; c++) columnSums[c] += m[d, c];
+            double worst = 0;
+            for (int c = 0; c < k; c++)
+            {
+                if (columnSums[c] > 0) worst = Math.Max(worst, Math.Abs(columnSums[c] - columns[c]) / columns[c]);
+            }
+            if (worst < 1e-3) return; // rows are exact; columns within 0.1 %: the draw's own noise is larger
+            for (int d = 0; d < n; d++)
+                for (int c = 0; c < k; c++) m[d, c] *= columnSums[c] > 0 ? columns[c] / columnSums[c] : 0;
+        }
     }
 
     /// <summary>A class from q restricted to classes with samples left; by remaining counts if q puts no mass there.</summary>
