@@ -66,8 +66,8 @@ internal static class PackageFetcher
         }
         catch (ProcessRunner.ToolMissingException e)
         {
-            string install = tool == "npm" ? " (on Debian: apt-get install npm)" : " (it needs a Debian-based system)";
-            throw DataCache.Unavailable(source, Path.Combine(root, source.Name), $"`{package.Command}` could not run: {e.Message}{install}", e);
+            string install = tool == "npm" ? "on Debian: apt-get install npm" : "it needs a Debian-based system";
+            throw DataCache.Unavailable(source, Path.Combine(root, source.Name), $"`{package.Command}` could not run ({e.Message.TrimEnd('.')}; {install})", e);
         }
         string[] found = Directory.GetFiles(scratch, pattern);
         if (result.ExitCode != 0 || found.Length != 1)
