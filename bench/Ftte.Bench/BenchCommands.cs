@@ -1,0 +1,36 @@
+namespace Ftte.Bench;
+
+/// <summary>
+/// The subcommands of ftte-bench: name → (one-line summary, handler taking the remaining arguments, returning the exit code).
+/// Add a benchmark by adding one entry.
+/// </summary>
+internal static class BenchCommands
+{
+    private static readonly Dictionary<string, (string Summary, Func<string[], int> Run)> All = new(StringComparer.Ordinal)
+    {
+        ["gemm"] = ("GEMM GFLOP/s per SIMD path for 256³ and the engine's MLP/LeNet shapes, against the fp32 peak", GemmBenchmark.Run),
+    };
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Usage(Console.Out);
+            return 0;
+        }
+        if (!All.TryGetValue(args[0], out var command))
+        {
+            Console.Error.WriteLine($"Unknown benchmark '{args[0]}'.");
+            Usage(Console.Error);
+            return 2;
+        }
+        return command.Run(args[1..]);
+    }
+
+    private static void Usage(TextWriter writer)
+    {
+        writer.WriteLine("usage: ftte-bench <benchmark> [options]   (--json: one JSON object per line)");
+        foreach (var (name, (summary, _)) in All.OrderBy(e => e.Key, StringComparer.Ordinal))
+            writer.WriteLine($"  {name,-8} {summary}");
+    }
+}

@@ -1,0 +1,2 @@
+// ftte-bench: Stopwatch-based benchmarks of the engine, one subcommand per concern (see BenchCommands).
+return Ftte.Bench.BenchCommands.Run(args);
