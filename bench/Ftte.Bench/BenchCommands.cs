@@ -9,6 +9,7 @@ internal static class BenchCommands
     private static readonly Dictionary<string, (string Summary, Func<string[], int> Run)> All = new(StringComparer.Ordinal)
     {
         ["gemm"] = ("GEMM GFLOP/s per SIMD path for 256³ and the engine's MLP/LeNet shapes, against the fp32 peak", GemmBenchmark.Run),
+        ["train"] = ("training samples/s, one thread, MLP and LeNet at batch 32 and 256 (compare with bench/pytorch/reference.py)", TrainBenchmark.Run),
     };
 
     public static int Run(string[] args)

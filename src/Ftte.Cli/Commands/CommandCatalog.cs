@@ -7,6 +7,7 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        foreach (var command in EngineCommands.Create()) yield return command;
         yield return DataCommands.Create();
     }
 }

@@ -1,0 +1,21 @@
+namespace Ftte.Cli.Commands;
+
+/// <summary>Runs a command body and turns the library's errors into one clear line and exit code 1 (no stack trace for user mistakes).</summary>
+internal static class Cli
+{
+    public static int Run(Action body)
+    {
+        try
+        {
+            body();
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException
+                                      or KeyNotFoundException or UnauthorizedAccessException or Ftte.Engine.Planning.MemoryBudgetExceededException
+                                      or Ftte.Data.DatasetUnavailableException or Ftte.Data.DataFormatException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using Ftte.Engine.Planning;
+
+namespace Ftte.Engine.Training;
+
+/// <summary>Loss and correct predictions of one step or evaluation.</summary>
+public readonly record struct StepResult(double Loss, int Correct, int Count)
+{
+    public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
+}
+
+/// <summary>
+/// Trains a model's trainable set with one arena laid out by <see cref="MemoryPlanner"/>.
+/// Fill <see cref="Input"/> and <see cref="Labels"/> for up to <see cref="BatchSize"/> samples and call
+/// <see cref="Step"/>: forward, softmax cross-entropy, backward down to the lowest layer that needs a
+/// gradient, optimizer update of the trained channels only. After the first step a step allocates no
+/// managed memory. Single-threaded; frozen parameters are never written.
+/// </summary>
+public sealed class TrainingSession
+{
+    private readonly Model _model;
+    private readonly PlanRunner _runner;
+    private readonly ChannelSelection?[] _selections;
+    private int _step;
+
+    /// <param name="memoryBudgetBytes">When set, a plan whose peak exceeds it is refused with <see cref="MemoryBudgetExceededException"/>.</param>
+    public TrainingSession(Model model, TrainableSet trainable, int batchSize, OptimizerOptions optimizer, long? memoryBudgetBytes = null)
+    {
+        _model = model;
+        Optimizer = optimizer;
+        Plan = MemoryPlanner.PlanTraining(model, trainable, batchSize, optimizer);
+        if (memoryBudgetBytes is { } budget) Plan.EnsureFits(budget);
+        _selections = trainable.Resolve(model);
+        _runner = new PlanRunner(model, Plan);
+        LearningRate = optimizer.LearningRate;
+    }
+
+    public MemoryPlan Plan { get; }
+    public Model Model => _model;
+    public OptimizerOptions Optimizer { get; }
+    public int BatchSize => Plan.Batch;
+    /// <summary>The learning rate used by the next step (schedules may change it between steps).</summary>
+    public float LearningRate { get; set; }
+    /// <summary>Steps taken so far.</summary>
+    public int Steps => _step;
+    /// <summary>Highest arena byte used so far; after a full-batch step it equals <see cref="MemoryPlan.ArenaBytes"/>.</summary>
+    public long ArenaHighWaterBytes => _runner.Arena.HighWaterBytes;
+
+    /// <summary>Input batch buffer, BatchSize × input size floats (inside the arena).</summary>
+    public Span<float> Input => _runner.Input;
+    /// <summary>Label buffer, BatchSize ints (inside the arena).</summary>
+    public Span<int> Labels => _runner.Labels;
+
+    /// <summary>One training step on the first <paramref name="count"/> samples of <see cref="Input"/>/<see cref="Labels"/>.</summary>
+    public StepResult Step(int count)
+    {
+        if (count <= 0 || count > BatchSize)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"A step takes 1..{BatchSize} samples (the planned batch size).");
+        var (loss, correct) = _runner.ForwardAndLoss(count);
+        _runner.Backward(count);
+        _step++;
+        ApplyOptimizer();
+        return new StepResult(loss, correct, count);
+    }
+
+    /// <summary>Copies a batch in and trains on it.</summary>
+    public StepResult Step(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels)
+    {
+        int count = labels.Length;
+        int size = _model.InputShape.Size;
+        if (count == 0 || inputs.Length != count * size)
+            throw new ArgumentException($"Expected {count} samples of {size} floats ({count * size}), got {inputs.Length} floats for {count} labels.");
+        inputs.CopyTo(Input);
+        labels.CopyTo(Labels);
+        return Step(count);
+    }
+
+    private void ApplyOptimizer()
+    {
+        var parameters = _model.Parameters;
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            if (_selections[p] is not { } selection) continue;
+            var grad = _runner.ParameterGradient(p);
+            var state = _runner.OptimizerState(p);
+            var param = parameters[p];
+            int row = param.ChannelSize;
+            if (selection.IsContiguous)
+            {
+                UpdateRun(param.Data.Slice(selection.First * row, selection.Elements), grad, state);
+                continue;
+            }
+            var channels = selection.Channels;
+            int stateWidth = Optimizer.StateFloatsPerElement;
+            for (int j = 0; j < channels.Length; j++)
+            {
+                var s = state.IsEmpty ? state : state.Slice(j * row * stateWidth, row * stateWidth);
+                UpdateRun(param.Channel(channels[j]), grad.Slice(j * row, row), s);
+            }
+        }
+    }
+
+    /// <summary>Updates one contiguous run; state holds StateFloatsPerElement consecutive runs of the same length.</summary>
+    private void UpdateRun(Span<float> w, ReadOnlySpan<float> g, Span<float> state)
+    {
+        switch (Optimizer)
+        {
+            case SgdOptions sgd:
+                OptimizerKernels.Sgd(w, g, state, LearningRate, sgd.Momentum, sgd.WeightDecay);
+                break;
+            case AdamOptions adam:
+                OptimizerKernels.Adam(w, g, state[..w.Length], state.Slice(w.Length, w.Length), LearningRate,
+                    adam.Beta1, adam.Beta2, adam.Epsilon, adam.WeightDecay, _step);
+                break;
+            default:
+                throw new NotSupportedException($"Optimizer {Optimizer.Name} has no update rule.");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Ftte.Core;
+using Ftte.Data;
+using Ftte.Engine.Models;
+using Ftte.Engine.Training;
+
+namespace Ftte.Engine.Tests.Training;
+
+/// <summary>MNIST, fetched and cached by the product (DatasetCatalog), loaded once for this class.</summary>
+public sealed class MnistFixture
+{
+    public MnistFixture() => Data = DatasetCatalog.Load("mnist");
+
+    public DatasetSplits Data { get; }
+    public ArraySamples Train => new(Data.Train.Features, Data.Train.Labels, Data.Train.SampleSize);
+    public ArraySamples Test => new(Data.Test.Features, Data.Test.Labels, Data.Test.SampleSize);
+
+    /// <summary>A seeded subset of the training set (for the partial-training checks, which need not run a full epoch).</summary>
+    public ArraySamples TrainSubset(int count, ulong seed)
+    {
+        var order = Enumerable.Range(0, Data.Train.Count).ToArray();
+        new Rng(seed).Shuffle(order.AsSpan());
+        return new ArraySamples(Data.Train.Features, Data.Train.Labels, Data.Train.SampleSize, order[..count]);
+    }
+}
+
+/// <summary>Centralised training on real MNIST: the engine's accuracy targets from the engine issue.</summary>
+public class MnistTrainingTests(MnistFixture mnist) : IClassFixture<MnistFixture>
+{
+    private static double TrainAndTest(MnistFixture mnist, Model model, TrainableSet set, OptimizerOptions optimizer, int epochs, ArraySamples? train = null, int batch = 32)
+    {
+        var session = new TrainingSession(model, set, batch, optimizer);
+        LocalTrainer.Train(session, train ?? mnist.Train, epochs, new Rng(7), LearningRateSchedule.Cosine);
+        return new Evaluator(model).Evaluate(mnist.Test).Accuracy;
+    }
+
+    [Fact]
+    public void Mlp_OneEpoch_ReachesAtLeast97Percent()
+    {
+        var model = BuiltInModels.Mlp(seed: 1);
+
+        double accuracy = TrainAndTest(mnist, model, TrainableSet.All(model), new SgdOptions { LearningRate = 0.1f }, epochs: 1, batch: 8);
+
+        Assert.True(accuracy >= 0.97, $"MLP test accuracy after one epoch: {accuracy:P2}");
+    }
+
+    [Fact]
+    public void LeNet_TwoEpochs_ReachesAtLeast98Point5Percent()
+    {
+        var model = BuiltInModels.LeNet(seed: 1);
+
+        double accuracy = TrainAndTest(mnist, model, TrainableSet.All(model), new SgdOptions { LearningRate = 0.05f, Momentum = 0.5f }, epochs: 2, batch: 16);
+
+        Assert.True(accuracy >= 0.985, $"LeNet test accuracy after two epochs: {accuracy:P2}");
+    }
+
+    [Fact]
+    public void LeNet_BiasOnlyFineTuning_StillLearns()
+    {
+        // TinyTL's setting: biases adapt a model that already has features. Pre-train briefly on 2,000
+        // samples, then train only the biases on 10,000 others.
+        var model = BuiltInModels.LeNet(seed: 1);
+        var sgd = new SgdOptions { LearningRate = 0.05f, Momentum = 0.5f };
+        double pretrained = TrainAndTest(mnist, model, TrainableSet.All(model), sgd, epochs: 1, mnist.TrainSubset(2_000, 5), batch: 16);
+
+        double accuracy = TrainAndTest(mnist, model, TrainableSet.BiasOnly(model), sgd, epochs: 1, mnist.TrainSubset(10_000, 3), batch: 16);
+
+        Assert.True(accuracy > pretrained + 0.01, $"bias-only fine-tuning: {pretrained:P2} → {accuracy:P2}");
+    }
+
+    [Fact]
+    public void LeNet_LastTwoLayersOnly_StillLearns()
+    {
+        var model = BuiltInModels.LeNet(seed: 1);
+
+        double accuracy = TrainAndTest(mnist, model, TrainableSet.LastLayers(model, 2), new SgdOptions { LearningRate = 0.05f, Momentum = 0.9f }, epochs: 1, mnist.TrainSubset(10_000, 3));
+
+        Assert.True(accuracy > 0.85, $"last two layers: {accuracy:P1}");
+    }
+}
