@@ -18,6 +18,20 @@ public class ModelGradientTests
     [InlineData("lenet-small", "all", 3)]
     [InlineData("lenet-small", "conv2.weight=c0;c2,fc2", 3)]
     [InlineData("mobilenet-small", "all", 2)]
+    [InlineData("residual-linear", "all", 3)]
+    [InlineData("residual-conv", "all", 3)]
+    [InlineData("residual-gn", "all", 3)]
+    [InlineData("depthwise-gn", "all", 3)]
+    [InlineData("residual-gn", "conv1=1/2", 3)]
+    [InlineData("residual-gn", "conv1=1/2,gn1=1/2", 3)]
+    [InlineData("residual-gn", "gn1=1/2,fc", 3)]
+    [InlineData("depthwise-gn", "expand=1/2", 3)]
+    [InlineData("depthwise-gn", "expand=1/2,gn1=1/2", 3)]
+    [InlineData("depthwise-gn", "gn1=1/2,fc", 3)]
+    [InlineData("depthwise-gn", "dw=1/2,expand", 3)]
+    [InlineData("depthwise-gn", "dw=c1;c3,expand", 3)]
+    [InlineData("depthwise-gn", "gn2=1/2,expand", 3)]
+    [InlineData("depthwise-gn", "expand,fc", 3)]
     [InlineData("mobilenet-small", "block2=1/2,classifier", 2)]
     public void Backward_MatchesFiniteDifferences(string name, string trainable, int batch)
     {
@@ -25,7 +39,8 @@ public class ModelGradientTests
         {
             "mlp-small" => BuiltInModels.Mlp(inputs: 12, classes: 5, seed: 3),
             "lenet-small" => BuiltInModels.LeNet(new Shape(1, 8, 8), classes: 4, seed: 3),
-            _ => BuiltInModels.MobileNetV2Tiny(new Shape(3, 8, 8), classes: 4, seed: 3),
+            "mobilenet-small" => BuiltInModels.MobileNetV2Tiny(new Shape(3, 16, 16), classes: 4, seed: 3),
+            _ => Small(name),
         };
         var set = TrainableSet.Parse(model, trainable);
         var selections = set.Resolve(model);
@@ -68,20 +83,51 @@ public class ModelGradientTests
                     checkedCount++;
                 }
         }
-        Assert.True(checkedCount > 10, $"only {checkedCount} elements checked");
+        Assert.True(checkedCount >= 4, $"only {checkedCount} elements checked");
         Assert.True(kinks <= checkedCount / 10, $"{kinks} kinks for {checkedCount} smooth checks");
         // A perturbation can still cross a ReLU or max-pool switch that the one-sided test misses; a wiring
         // bug shows as many mismatches, a kink as one or two.
-        Assert.True(mismatches <= Math.Max(1, checkedCount / 50), $"{mismatches} of {checkedCount} elements disagree; first: {firstMismatch}");
+        Assert.True(mismatches <= Math.Max(1, checkedCount / 100), $"{mismatches} of {checkedCount} elements disagree; first: {firstMismatch}");
     }
 
     /// <summary>
     /// Central difference, and whether the loss is smooth there: ReLU and max-pool kinks make the two
     /// one-sided differences disagree, and such points are skipped rather than compared.
     /// </summary>
+    /// <summary>Small graphs isolating one mechanism: residual adds (two consumers of one value), GroupNorm, depthwise.</summary>
+    private static Model Small(string name)
+    {
+        var b = new ModelBuilder(name, name == "residual-linear" ? new Shape(6) : new Shape(4, 5, 5));
+        NodeRef x;
+        switch (name)
+        {
+            case "residual-linear":
+                x = b.Linear(b.Input, 6, "fc1");
+                x = b.Add(x, b.Relu(b.Linear(x, 6, "fc2")));
+                x = b.Linear(x, 3, "fc3");
+                break;
+            case "residual-conv":
+                x = b.Conv2d(b.Input, 4, kernel: 3, padding: 1, name: "conv1");
+                x = b.Add(x, b.Conv2d(b.Relu6(x), 4, kernel: 1, name: "conv2"));
+                x = b.Linear(b.GlobalAvgPool(x), 3, "fc");
+                break;
+            case "residual-gn":
+                x = b.GroupNorm(b.Conv2d(b.Input, 4, kernel: 3, padding: 1, name: "conv1"), 2, "gn1");
+                x = b.Add(x, b.GroupNorm(b.Conv2d(x, 4, kernel: 1, name: "conv2"), 2, "gn2"));
+                x = b.Linear(b.GlobalAvgPool(x), 3, "fc");
+                break;
+            default:
+                x = b.GroupNorm(b.Conv2d(b.Input, 8, kernel: 1, name: "expand"), 4, "gn1");
+                x = b.GroupNorm(b.Conv2d(x, 8, kernel: 3, stride: 2, padding: 1, groups: 8, name: "dw"), 4, "gn2");
+                x = b.Linear(b.GlobalAvgPool(x), 3, "fc");
+                break;
+        }
+        return b.Build(x, seed: 3);
+    }
+
     private static (double Gradient, bool Smooth) NumericGradient(Model model, Func<double> loss, double centre, int index)
     {
-        const float h = 1e-3f;
+        const float h = 3e-4f; // GroupNorm over small groups is strongly curved: at h = 1e-3 the central difference is off by 4%
         var w = model.Weights;
         float original = w[index];
         w[index] = original + h;
