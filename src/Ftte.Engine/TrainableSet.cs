@@ -162,6 +162,33 @@ public sealed class TrainableSet
         return result;
     }
 
+    /// <summary>
+    /// The trained coordinates as runs of the model's flat <see cref="Model.Weights"/> vector, in order,
+    /// adjacent runs merged. Aggregation and update codecs work on these runs: a partial update carries
+    /// exactly these coordinates and nothing else.
+    /// </summary>
+    public WeightRange[] Ranges(Model model)
+    {
+        var ranges = new List<WeightRange>();
+        foreach (var selection in Resolve(model))
+        {
+            if (selection is null) continue;
+            var p = selection.Parameter;
+            foreach (int c in selection.Channels)
+            {
+                int start = p.Offset + c * p.ChannelSize;
+                if (ranges.Count > 0 && ranges[^1].End == start)
+                    ranges[^1] = ranges[^1] with { Length = ranges[^1].Length + p.ChannelSize };
+                else
+                    ranges.Add(new WeightRange(start, p.ChannelSize));
+            }
+        }
+        return [.. ranges];
+    }
+
+    /// <summary>Number of trained coordinates.</summary>
+    public int CountTrained(Model model) => Resolve(model).Sum(s => s?.Elements ?? 0);
+
     /// <summary>⌈r·C⌉ output channels, at least one: the first channels, as in Lin et al. 2022's channel ratios.</summary>
     public static int RatioChannels(Parameter p, double ratio)
     {

@@ -62,6 +62,18 @@ public sealed class TrainingSession
         return new StepResult(loss, correct, count);
     }
 
+    /// <summary>
+    /// Starts a fresh optimisation on the same plan: optimizer state (momentum, Adam moments) zeroed and
+    /// the step count back to 0, so one session can train task after task as if newly created.
+    /// </summary>
+    public void ResetOptimizer()
+    {
+        for (int p = 0; p < _selections.Length; p++)
+            if (_selections[p] is not null) _runner.OptimizerState(p).Clear();
+        _step = 0;
+        LearningRate = Optimizer.LearningRate;
+    }
+
     /// <summary>Copies a batch in and trains on it.</summary>
     public StepResult Step(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels)
     {

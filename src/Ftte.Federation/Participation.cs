@@ -1,0 +1,57 @@
+namespace Ftte.Federation;
+
+/// <summary>
+/// Which devices a strategy lets take part. A device can take a task only when the task's planned peak
+/// training memory fits its memory; strategies that need the full model therefore leave weak devices,
+/// and their data, out — the report states how many and how much.
+/// </summary>
+public sealed class Participation
+{
+    private readonly bool[]? _eligible;
+
+    private Participation(bool[]? eligible, long requiredBytes, int excluded, long excludedSamples, long totalSamples, bool ignoredMemory)
+    {
+        _eligible = eligible;
+        RequiredBytes = requiredBytes;
+        ExcludedDevices = excluded;
+        ExcludedSamples = excludedSamples;
+        TotalSamples = totalSamples;
+        IgnoredMemory = ignoredMemory;
+    }
+
+    public static Participation Everyone { get; } = new(null, 0, 0, 0, 0, false);
+
+    /// <summary>Planned peak memory a device needs (0 when not checked).</summary>
+    public long RequiredBytes { get; }
+    public int ExcludedDevices { get; }
+    public long ExcludedSamples { get; }
+    public long TotalSamples { get; }
+    /// <summary>True when the memory check was switched off for a like-for-like comparison.</summary>
+    public bool IgnoredMemory { get; }
+    public double ExcludedDataShare => TotalSamples == 0 ? 0 : (double)ExcludedSamples / TotalSamples;
+
+    public bool IsEligible(int deviceId) => _eligible is null || _eligible[deviceId];
+
+    /// <summary>Devices whose memory holds <paramref name="requiredBytes"/>; with <paramref name="ignoreMemory"/> everyone, but the shortfall is still counted.</summary>
+    public static Participation ByMemory(IReadOnlyList<DeviceInfo> devices, long requiredBytes, bool ignoreMemory)
+    {
+        var eligible = new bool[devices.Count];
+        int excluded = 0;
+        long excludedSamples = 0, total = 0;
+        foreach (var d in devices)
+        {
+            bool fits = d.MemoryBytes >= requiredBytes;
+            eligible[d.Id] = fits || ignoreMemory;
+            total += d.TrainSamples;
+            if (!fits) { excluded++; excludedSamples += d.TrainSamples; }
+        }
+        return ignoreMemory
+            ? new Participation(null, requiredBytes, 0, 0, total, true)
+            : new Participation(eligible, requiredBytes, excluded, excludedSamples, total, false);
+    }
+
+    public override string ToString() => IgnoredMemory
+        ? $"memory check off (needs {Ftte.Core.ByteSize.Format(RequiredBytes)})"
+        : ExcludedDevices == 0 ? "all devices fit"
+        : $"{ExcludedDevices} device(s) cannot fit {Ftte.Core.ByteSize.Format(RequiredBytes)}, holding {ExcludedDataShare:P1} of the data, left out";
+}
