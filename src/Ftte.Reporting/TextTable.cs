@@ -12,9 +12,10 @@ public enum ColumnAlignment
 /// <summary>
 /// Headers and rows of text rendered as aligned monospace columns, two spaces apart, with a dashed rule
 /// under the header. Fitting a width, in order: headers wrap at spaces onto several lines; header words
-/// longer than their column's widest cell are abbreviated ("accepted" → "acce."); and when the table is
-/// still too wide, the columns are split into blocks printed one under the other, each repeating the
-/// first (key) column. Widths count UTF-16 characters (wide East Asian characters are not measured).
+/// longer than their column's widest cell are abbreviated ("accepted" → "acc."); or, when even that is
+/// too wide, the columns are split into blocks printed one under the other, each repeating the
+/// first (key) column. Abbreviation is used only when it lets the whole table fit in one block.
+/// Widths count UTF-16 characters (wide East Asian characters are not measured).
 /// </summary>
 public sealed class TextTable
 {
@@ -71,9 +72,12 @@ public sealed class TextTable
         }
         if (Total(widths, 0, n) > maxWidth)
         {
-            // 3. Header words abbreviated to the widest cell (at least 4 characters: "acc.").
-            headerLines = [.. _headers.Select((h, c) => Wrap(Abbreviate(h, Math.Max(cellWidths[c], 4)), Math.Max(cellWidths[c], 4)))];
-            widths = Widths(cellWidths, headerLines);
+            // 3. Header words abbreviated to the widest cell (at least 4 characters: "acc."), but only when
+            //    that makes the table fit: otherwise full words split into blocks read better.
+            string[][] abbreviated = [.. _headers.Select((h, c) => Wrap(Abbreviate(h, Math.Max(cellWidths[c], 4)), Math.Max(cellWidths[c], 4)))];
+            int[] abbreviatedWidths = Widths(cellWidths, abbreviated);
+            if (Total(abbreviatedWidths, 0, n) <= maxWidth)
+                (headerLines, widths) = (abbreviated, abbreviatedWidths);
         }
 
         var sb = new StringBuilder();
