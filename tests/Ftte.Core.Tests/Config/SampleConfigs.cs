@@ -75,3 +75,8 @@ public sealed record CheckedInConstructor(int Size)
 }
 
 public sealed record NestedLimits(Bounds Outer, IReadOnlyList<Bounds> Inner);
+
+public sealed record Area(int Width, int Height)
+{
+    public int Size => Width * Height;
+}

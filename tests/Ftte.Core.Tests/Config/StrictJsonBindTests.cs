@@ -150,6 +150,15 @@ public sealed class StrictJsonBindTests
         Assert.Equal(new Bounds(1, 2), bounds);
     }
 
+    [Fact]
+    public void Bind_ComputedProperty_IsNotAKey()
+    {
+        var e = Assert.Throws<ConfigException>(() => Bind<Area>("""{ "width": 2, "height": 3, "size": 6 }"""));
+
+        Assert.Equal("size: unknown key 'size'. Allowed keys: width, height.", e.Message);
+        Assert.Equal("{\n  \"width\": 2,\n  \"height\": 3\n}", StrictJson.Serialize(new Area(2, 3)));
+    }
+
     internal static T Bind<T>(string json)
     {
         using var document = JsonDocument.Parse(json);
