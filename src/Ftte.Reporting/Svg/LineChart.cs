@@ -63,7 +63,8 @@ public static class LineChart
         {
             double py = area.Y(yScale.Fraction(target));
             b.Line(area.Left, py, area.Right, py, "#555555", 1.5, "target", "5 4");
-            b.Text(area.Right - 4, py - 5, options.TargetLabel, "target-label", anchor: "end", fill: "#555555");
+            // At the left, where learning curves are usually still low.
+            b.Text(area.Left + 6, py - 5, options.TargetLabel, "target-label", fill: "#555555", halo: true);
         }
 
         b.OpenGroup("series");

@@ -21,6 +21,8 @@ public sealed class NiceScaleTests
     [InlineData(3, 97, 0, 100, 20)]
     [InlineData(-7, 12, -10, 15, 5)]
     [InlineData(0.001, 0.0042, 0.001, 0.005, 0.001)]
+    [InlineData(0, 2.42, 0, 2.5, 0.5)]
+    [InlineData(0, 0.2, 0, 0.2, 0.05)]
     public void Create_Range_NiceBoundsAndStep(double min, double max, double lo, double hi, double step)
     {
         // Act
@@ -31,6 +33,27 @@ public sealed class NiceScaleTests
         Assert.Equal(hi, scale.Max, 12);
         Assert.Equal(step, scale.Step, 12);
         Assert.True(scale.TickCount is >= 3 and <= 11);
+    }
+
+    [Fact]
+    public void Create_ManyRanges_AtMostMaxTicksCoveringData()
+    {
+        // Arrange
+        var random = new Random(7);
+        for (int i = 0; i < 2000; i++)
+        {
+            double a = (random.NextDouble() - 0.3) * Math.Pow(10, random.Next(-6, 9));
+            double b = a + random.NextDouble() * Math.Pow(10, random.Next(-6, 9));
+
+            // Act
+            NiceScale scale = NiceScale.Create(a, b, maxTicks: 6);
+
+            // Assert
+            Assert.InRange(scale.TickCount, 2, 6);
+            // Within a billionth of a step: what the scale forgives as floating-point noise.
+            Assert.True(scale.Min <= a + scale.Step * 1e-9, $"{a}..{b}: {scale}");
+            Assert.True(scale.Max >= b - scale.Step * 1e-9, $"{a}..{b}: {scale}");
+        }
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using Ftte.Reporting.Internal;
 namespace Ftte.Reporting.Svg.Internal;
 
 /// <summary>
-/// An axis range with "nice" ticks (steps of 1, 2 or 5 × 10ᵏ) covering the data — Heckbert's
+/// An axis range with "nice" ticks (steps of 1, 2 or 5 × 10ᵏ) covering the data, after Heckbert's
 /// "Nice numbers for graph labels" (Graphics Gems, 1990).
 /// </summary>
 internal readonly record struct NiceScale(double Min, double Max, double Step, int Decimals)
@@ -42,26 +42,39 @@ internal readonly record struct NiceScale(double Min, double Max, double Step, i
             (min, max) = min == 0 ? (0, 1) : (min - pad, max + pad);
         }
 
-        double range = NiceNumber(max - min, round: false);
-        double step = NiceNumber(range / (maxTicks - 1), round: true);
-        // The small epsilon keeps 1/0.2 = 4.999… from adding a whole extra step.
-        double lo = Math.Floor(min / step + 1e-9) * step;
-        double hi = Math.Ceiling(max / step - 1e-9) * step;
+        // The smallest step of 1, 2 or 5 × 10ᵏ that covers the range in at most maxTicks ticks: tighter
+        // than Heckbert's rounded step (0–2.42 gets 0–2.5 by 0.5, not 0–3 by 1). The small epsilon keeps
+        // 1/0.2 = 4.999… from adding a whole extra step.
+        double step = NiceCeiling((max - min) / (maxTicks - 1));
+        double lo, hi;
+        while (true)
+        {
+            lo = Math.Floor(min / step + 1e-9) * step;
+            hi = Math.Ceiling(max / step - 1e-9) * step;
+            if (Math.Round((hi - lo) / step) + 1 <= maxTicks)
+                break;
+            step = NextNice(step);
+        }
         int decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9));
         lo = Math.Round(lo, Math.Min(decimals, 15));
         hi = Math.Round(hi, Math.Min(decimals, 15));
         return new NiceScale(lo, hi, step, Math.Min(decimals, 15));
     }
 
-    // Heckbert: the nice number (1, 2, 5 or 10 × 10ᵏ) nearest to x when rounding, else the one at or above x.
-    private static double NiceNumber(double x, bool round)
+    // The nice number (1, 2, 5 or 10 × 10ᵏ) at or above x.
+    private static double NiceCeiling(double x)
     {
-        double exponent = Math.Floor(Math.Log10(x));
-        double power = Math.Pow(10, exponent);
-        double f = x / power;
-        double nice = round
-            ? f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10
-            : f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+        double power = Math.Pow(10, Math.Floor(Math.Log10(x)));
+        double f = x / power * (1 - 1e-12); // 0.2 / 0.1 = 2.0000000000000004 is still 2
+        double nice = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
         return nice * power;
+    }
+
+    // 1 → 2 → 5 → 10 within the decade.
+    private static double NextNice(double step)
+    {
+        double power = Math.Pow(10, Math.Floor(Math.Log10(step) + 1e-9));
+        double f = Math.Round(step / power);
+        return (f < 2 ? 2 : f < 5 ? 5 : 10) * power;
     }
 }

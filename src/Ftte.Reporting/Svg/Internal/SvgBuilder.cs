@@ -93,7 +93,7 @@ internal sealed class SvgBuilder
     /// <param name="anchor">start, middle or end.</param>
     /// <param name="rotate">Degrees about (x, y), e.g. -90 for a y-axis label.</param>
     public void Text(double x, double y, string text, string cssClass, string anchor = "start", double? size = null,
-        bool bold = false, double rotate = 0, string fill = "#222222")
+        bool bold = false, double rotate = 0, string fill = "#222222", bool halo = false)
     {
         Indent().Append("<text class=\"").Append(cssClass).Append("\" x=\"").Append(N(x)).Append("\" y=\"").Append(N(y))
            .Append("\" text-anchor=\"").Append(anchor).Append("\" fill=\"").Append(fill).Append('"');
@@ -101,6 +101,8 @@ internal sealed class SvgBuilder
             _sb.Append(" font-size=\"").Append(N(s)).Append('"');
         if (bold)
             _sb.Append(" font-weight=\"bold\"");
+        if (halo) // a white outline under the glyphs keeps text readable over lines
+            _sb.Append(" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"");
         if (rotate != 0)
             _sb.Append(" transform=\"rotate(").Append(N(rotate)).Append(' ').Append(N(x)).Append(' ').Append(N(y)).Append(")\"");
         _sb.Append('>').Append(XmlText.Escape(text)).Append("</text>\n");
