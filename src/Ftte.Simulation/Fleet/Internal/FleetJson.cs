@@ -57,8 +57,14 @@ internal static class FleetJson
         }
         catch (JsonException e)
         {
+            // JsonException positions are 0-based and repeated inside its message; report them 1-based once.
             int? line = e.LineNumber is long l ? (int)l + 1 : null;
-            throw new FleetFormatException(file, line, null, null, $"not valid JSON ({e.Message.TrimEnd('.')})");
+            string detail = e.Message;
+            int cut = detail.IndexOf(" LineNumber:", StringComparison.Ordinal);
+            if (cut >= 0) detail = detail[..cut];
+            detail = detail.Replace(" Change the reader options.", "", StringComparison.Ordinal).TrimEnd('.', ' ');
+            string column = e.BytePositionInLine is long b ? $", byte {b + 1} of the line" : "";
+            throw new FleetFormatException(file, line, null, null, $"not valid JSON: {detail}{column}");
         }
         using (doc)
         {
