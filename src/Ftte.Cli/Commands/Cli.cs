@@ -12,7 +12,7 @@ internal static class Cli
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException
                                       or KeyNotFoundException or UnauthorizedAccessException or Ftte.Engine.Planning.MemoryBudgetExceededException
-                                      or Ftte.Data.DatasetUnavailableException or Ftte.Data.DataFormatException)
+                                      or Ftte.Data.DatasetUnavailableException or Ftte.Data.DataFormatException or Ftte.Core.Config.ConfigException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -9,5 +9,6 @@ internal static class CommandCatalog
     {
         foreach (var command in EngineCommands.Create()) yield return command;
         yield return DataCommands.Create();
+        foreach (var command in SimulationCommands.Create()) yield return command;
     }
 }

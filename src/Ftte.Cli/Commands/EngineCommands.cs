@@ -4,6 +4,7 @@ using System.Globalization;
 using Ftte.Core;
 using Ftte.Data;
 using Ftte.Engine;
+using Ftte.Engine.Models;
 using Ftte.Engine.Planning;
 using Ftte.Engine.Training;
 
@@ -49,7 +50,7 @@ internal static class EngineCommands
         };
         command.SetAction(r => Cli.Run(() =>
         {
-            var model = ModelLoader.Load(r.GetValue(ModelOption)!, 0);
+            var model = ModelSource.Load(r.GetValue(ModelOption)!, 0);
             var trainable = TrainableSet.Parse(model, r.GetValue(TrainableOption)!);
             var plan = MemoryPlanner.PlanTraining(model, trainable, r.GetValue(BatchOption), Optimizer(r));
             if (r.GetValue(json)) Console.WriteLine(plan.ToJson(r.GetValue(buffers)));
@@ -84,7 +85,7 @@ internal static class EngineCommands
         {
             ulong seed = r.GetValue(SeedOption);
             var data = DatasetCatalog.Load(r.GetValue(dataset)!, new DataOptions { Progress = new Progress<string>(Console.Error.WriteLine) });
-            var model = ModelLoader.Load(r.GetValue(ModelOption)!, seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
+            var model = ModelSource.Load(r.GetValue(ModelOption)!, seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
             var trainable = TrainableSet.Parse(model, r.GetValue(TrainableOption)!);
             long? budget = r.GetValue(BudgetOption) is { } b ? ByteSize.Parse(b) : null;
             var session = new TrainingSession(model, trainable, r.GetValue(BatchOption), Optimizer(r), budget);

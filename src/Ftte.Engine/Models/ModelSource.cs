@@ -1,10 +1,7 @@
-using Ftte.Engine;
-using Ftte.Engine.Models;
+namespace Ftte.Engine.Models;
 
-namespace Ftte.Cli.Commands;
-
-/// <summary>Resolves `--model`: a built-in name or a JSON description file.</summary>
-internal static class ModelLoader
+/// <summary>Resolves a model reference as users write it (`--model`, config files): a built-in name or a JSON description file.</summary>
+public static class ModelSource
 {
     public static Model Load(string spec, ulong seed, Shape? input = null, int classes = 10)
     {

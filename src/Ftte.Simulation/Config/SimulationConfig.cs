@@ -1,0 +1,137 @@
+using Ftte.Core.Config;
+using Ftte.Data;
+using Ftte.Engine.Training;
+using Ftte.Federation.Aggregation;
+
+namespace Ftte.Simulation.Config;
+
+/// <summary>
+/// Every knob of a simulated experiment, as written in a JSON config (camelCase keys). Unknown keys and
+/// bad values are errors that name the key and the allowed values (<see cref="StrictJson"/>). A resolved
+/// config is saved with every run so that it can be re-run exactly.
+/// </summary>
+public sealed record SimulationConfig : IValidatableConfig
+{
+    [ConfigDoc("Label of the experiment; also the default output folder name.")]
+    public string Name { get; init; } = "custom";
+    [ConfigDoc("Seed of everything: model init, fleet, partition, task seeds, dropouts, availability.")]
+    public ulong Seed { get; init; } = 1;
+    [ConfigDoc("Built-in model (mlp, lenet, mobilenetv2-tiny) or a model description .json file.")]
+    public string Model { get; init; } = "lenet";
+    public DataConfig Data { get; init; } = new();
+    public FleetConfig Fleet { get; init; } = new();
+    public LocalConfig Local { get; init; } = new();
+    public RunConfig Run { get; init; } = new();
+    [ConfigDoc("Strategies to run on the same fleet, data and seed (compare runs them all; simulate runs one).")]
+    public IReadOnlyList<StrategyConfig> Strategies { get; init; } = [new StrategyConfig { Kind = StrategyKind.Fedbuff }];
+
+    public void Validate(string path)
+    {
+        if (Strategies.Count == 0)
+            throw new ConfigException(ConfigPath.Child(path, "strategies"), "expected at least one strategy, e.g. [{\"kind\": \"fedbuff\"}].");
+        var labels = new HashSet<string>();
+        for (int i = 0; i < Strategies.Count; i++)
+            if (!labels.Add(Strategies[i].Label))
+                throw new ConfigException(ConfigPath.Index(ConfigPath.Child(path, "strategies"), i),
+                    $"two strategies are both called '{Strategies[i].Label}'; give one a different \"name\".");
+    }
+}
+
+public sealed record DataConfig : IValidatableConfig
+{
+    [ConfigDoc("Dataset: mnist, fashion-mnist, digits, iris, wine, breast-cancer (fetched on first use).")]
+    public string Dataset { get; init; } = "mnist";
+    [ConfigDoc("How training data is dealt to devices.")]
+    public PartitionScheme Partition { get; init; } = PartitionScheme.Dirichlet;
+    [ConfigDoc("Dirichlet concentration α (dirichlet): small is skewed, large is near IID.")]
+    [ConfigRange(1e-6)]
+    public double Alpha { get; init; } = 0.5;
+    [ConfigDoc("Classes per device (shards).")]
+    [ConfigRange(1)]
+    public int ClassesPerDevice { get; init; } = 2;
+    [ConfigDoc("σ of the lognormal device sizes (quantity-skew).")]
+    [ConfigRange(0)]
+    public double QuantitySigma { get; init; } = 1.0;
+    [ConfigDoc("Share of each device's samples held out for on-device validation.")]
+    [ConfigRange(0, 0.9)]
+    public double ValidationFraction { get; init; } = 0.1;
+
+    public void Validate(string path)
+    {
+        if (!DatasetCatalog.Names.Contains(Dataset))
+            throw new ConfigException(ConfigPath.Child(path, "dataset"), $"unknown dataset '{Dataset}'; expected one of {string.Join(", ", DatasetCatalog.Names)}.");
+    }
+}
+
+public sealed record FleetConfig : IValidatableConfig
+{
+    [ConfigDoc("Fleet preset: tiers4, stragglers-90, uniform (ignored when file is set).")]
+    public string Preset { get; init; } = "tiers4";
+    [ConfigDoc("Devices generated from the preset.")]
+    [ConfigRange(1, 1_000_000)]
+    public int Devices { get; init; } = 100;
+    [ConfigDoc("A fleet file (.json or .csv, see docs/fleets.md) instead of a preset.")]
+    public string? File { get; init; }
+
+    public void Validate(string path)
+    {
+        if (File is null && !Ftte.Simulation.Fleet.FleetPresets.Names.Contains(Preset))
+            throw new ConfigException(ConfigPath.Child(path, "preset"),
+                $"unknown fleet preset '{Preset}'; expected one of {string.Join(", ", Ftte.Simulation.Fleet.FleetPresets.Names)}, or set \"file\".");
+    }
+}
+
+public enum OptimizerKind { Sgd, Adam }
+
+/// <summary>Local training on each device.</summary>
+public sealed record LocalConfig
+{
+    [ConfigRange(1, 1000)]
+    public int Epochs { get; init; } = 1;
+    [ConfigDoc("Mini-batch size; the memory plan is made for it.")]
+    [ConfigRange(1, 65536)]
+    public int Batch { get; init; } = 16;
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+    [ConfigRange(0, 10)]
+    public double LearningRate { get; init; } = 0.05;
+    [ConfigDoc("SGD momentum (adds one state float per trained weight).")]
+    [ConfigRange(0, 0.999)]
+    public double Momentum { get; init; }
+    [ConfigRange(0, 1)]
+    public double WeightDecay { get; init; }
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
+
+    public Federation.LocalTraining ToLocalTraining()
+    {
+        OptimizerOptions optimizer = Optimizer == OptimizerKind.Adam
+            ? new AdamOptions { LearningRate = (float)LearningRate, WeightDecay = (float)WeightDecay }
+            : new SgdOptions { LearningRate = (float)LearningRate, Momentum = (float)Momentum, WeightDecay = (float)WeightDecay };
+        return new Federation.LocalTraining(Epochs, Batch, optimizer, new LearningRateSchedule(Schedule));
+    }
+}
+
+/// <summary>How long to run and how to measure.</summary>
+public sealed record RunConfig
+{
+    [ConfigDoc("Virtual time to simulate: seconds or \"90s\", \"15min\", \"2h\".")]
+    [DurationValue, ConfigRange(1)]
+    public double MaxTime { get; init; } = 3600;
+    [ConfigDoc("Stop at this global version (absent: no limit).")]
+    [ConfigRange(1)]
+    public int? MaxVersions { get; init; }
+    [ConfigDoc("Accuracy that time-to-target is measured against.")]
+    [ConfigRange(0, 1)]
+    public double TargetAccuracy { get; init; } = 0.9;
+    public bool StopAtTarget { get; init; }
+    [ConfigDoc("Evaluate the global model at most this often (virtual time).")]
+    [DurationValue, ConfigRange(0.001)]
+    public double EvalEvery { get; init; } = 60;
+    [ConfigDoc("Test samples per evaluation (a fixed seeded subset); 0 = the whole test set.")]
+    [ConfigRange(0)]
+    public int EvalSamples { get; init; } = 2000;
+    [ConfigDoc("Host threads training tasks; 0 = one per core. Results do not depend on it.")]
+    [ConfigRange(0, 256)]
+    public int Workers { get; init; }
+    [ConfigDoc("Let every device run every task regardless of memory (like-for-like comparison).")]
+    public bool IgnoreMemory { get; init; }
+}

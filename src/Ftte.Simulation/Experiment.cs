@@ -1,0 +1,102 @@
+using Ftte.Data;
+using Ftte.Engine;
+using Ftte.Engine.Models;
+using Ftte.Federation;
+using Ftte.Reporting;
+using Ftte.Simulation.Config;
+using Ftte.Simulation.Fleet;
+
+namespace Ftte.Simulation;
+
+/// <summary>
+/// A configured experiment: the fleet, the partitioned data and the initial model built once from a
+/// <see cref="SimulationConfig"/>, then any of its strategies run on exactly that setup.
+/// </summary>
+public sealed class Experiment
+{
+    private Experiment(SimulationConfig config, Fleet.Fleet fleet, DatasetSplits data, Partition partition, Model model, Simulator simulator)
+    {
+        Config = config;
+        Fleet = fleet;
+        Data = data;
+        Partition = partition;
+        Model = model;
+        Simulator = simulator;
+    }
+
+    public SimulationConfig Config { get; }
+    public Fleet.Fleet Fleet { get; }
+    public DatasetSplits Data { get; }
+    public Partition Partition { get; }
+    public Model Model { get; }
+    public Simulator Simulator { get; }
+
+    public static Experiment Build(SimulationConfig config, DataOptions? dataOptions = null)
+    {
+        var fleet = config.Fleet.File is { } file ? FleetFile.Load(file) : FleetPresets.Create(config.Fleet.Preset, config.Fleet.Devices, config.Seed);
+        var data = DatasetCatalog.Load(config.Data.Dataset, dataOptions);
+        var partition = Partitioner.Split(data.Train, new PartitionOptions
+        {
+            Devices = fleet.Count,
+            Scheme = config.Data.Partition,
+            DirichletAlpha = config.Data.Alpha,
+            ClassesPerDevice = config.Data.ClassesPerDevice,
+            QuantitySigma = config.Data.QuantitySigma,
+            ValidationFraction = config.Data.ValidationFraction,
+            Seed = config.Seed,
+        });
+        var model = ModelSource.Load(config.Model, config.Seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
+        var options = new SimulationOptions
+        {
+            MaxSeconds = config.Run.MaxTime,
+            MaxVersions = config.Run.MaxVersions,
+            TargetAccuracy = config.Run.TargetAccuracy,
+            StopAtTarget = config.Run.StopAtTarget,
+            EvalEverySeconds = config.Run.EvalEvery,
+            EvalSamples = config.Run.EvalSamples,
+            Workers = config.Run.Workers == 0 ? Environment.ProcessorCount : config.Run.Workers,
+            Seed = config.Seed,
+            IgnoreMemory = config.Run.IgnoreMemory,
+        };
+        return new Experiment(config, fleet, data, partition, model, new Simulator(fleet.Devices, partition, data.Test, model, options));
+    }
+
+    /// <summary>A fresh strategy object for one of the configured strategies.</summary>
+    public Strategy CreateStrategy(StrategyConfig strategy) =>
+        strategy.Create(Config.Local.ToLocalTraining(), Config.Run.IgnoreMemory, Config.Seed);
+
+    /// <summary>Runs one strategy on this setup; its label replaces the strategy's own name when the config gives one.</summary>
+    public RunResult RunOne(StrategyConfig strategy, Action<SimulationProgress>? progress = null)
+    {
+        var result = Simulator.Run(CreateStrategy(strategy), progress);
+        return strategy.Name is { } label ? result with { Summary = result.Summary with { Strategy = label } } : result;
+    }
+
+    /// <summary>Runs the given strategies (default: all configured) one after the other on the same setup.</summary>
+    public Comparison Run(IEnumerable<StrategyConfig>? strategies = null, Action<SimulationProgress>? progress = null) =>
+        Combine([.. (strategies ?? Config.Strategies).Select(s => RunOne(s, progress))]);
+
+    /// <summary>The runs with this experiment's title and setup, ready for a report.</summary>
+    public Comparison Combine(IReadOnlyList<RunResult> runs) => new(Title(), Setup(), runs);
+
+    private string Title() => $"{Config.Name}: {Fleet.Count} devices, {Config.Data.Dataset}, {Model.Name}";
+
+    private List<KeyValuePair<string, string>> Setup() =>
+    [
+        new("model", $"{Model.Name}, {Model.ParameterCount:N0} parameters"),
+        new("dataset", $"{Config.Data.Dataset}: {Data.Train.Count:N0} train / {Simulator.EvaluationSamples:N0} test samples evaluated"),
+        new("partition", Config.Data.Partition switch
+        {
+            PartitionScheme.Dirichlet => $"dirichlet α={Config.Data.Alpha}",
+            PartitionScheme.Shards => $"shards, {Config.Data.ClassesPerDevice} classes per device",
+            PartitionScheme.QuantitySkew => $"quantity skew σ={Config.Data.QuantitySigma}",
+            var s => s.ToString().ToLowerInvariant(),
+        } + $", {Config.Data.ValidationFraction:P0} held for on-device validation"),
+        new("fleet", (Config.Fleet.File ?? Config.Fleet.Preset) + ": " + string.Join(", ", Fleet.Tiers.Select(t => $"{Fleet.CountInTier(t)} {t}"))),
+        new("local training", Config.Local.ToLocalTraining().ToString()),
+        new("virtual time", Reporting.HumanFormat.Duration(Config.Run.MaxTime)),
+        new("target accuracy", $"{Config.Run.TargetAccuracy:P0}"),
+        new("memory check", Config.Run.IgnoreMemory ? "off (every device runs every task)" : "on"),
+        new("seed", Config.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ];
+}
