@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Text;
+using Ftte.Core;
+using Ftte.Engine;
+using Ftte.Engine.Planning;
+using Ftte.Federation.Aggregation;
+using Ftte.Federation.Selection;
+
+namespace Ftte.Federation.Strategies;
+
+/// <summary>Which parts of FTTE's aggregation weight are on (for the ablation: none / age only / age and variance).</summary>
+public enum FtteWeighting { None, Age, AgeAndVariance }
+
+/// <param name="Concurrency">M: devices training at once.</param>
+/// <param name="BufferSize">K: updates per server step.</param>
+/// <param name="ServerLearningRate">η_g.</param>
+/// <param name="MaxStaleness">Updates with τ above this are dropped (counted as stale); null keeps all.</param>
+/// <param name="Budget">How M_min is derived from the fleet; null: the minimum device memory (the paper's rule).</param>
+/// <param name="Weighting">Aggregation weight (see <see cref="FtteStrategy"/>).</param>
+/// <param name="Trainable">A fixed trainable set (ablations); null: chosen by <paramref name="Selection"/>.</param>
+/// <param name="Selection">The search, or a baseline at the same budget.</param>
+/// <param name="Contribution">Contribution analysis settings; null: the local batch and optimizer, 20 steps.</param>
+/// <param name="Search">Evolutionary search settings; null: defaults with <paramref name="Seed"/>.</param>
+/// <param name="Staleness">s(τ) of the age weight; null: 1/√(1+τ) (FedBuff).</param>
+/// <param name="IgnoreMemory">Let every device take part whatever its memory (the shortfall is still counted).</param>
+public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
+    MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
+    SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
+    StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1);
+
+/// <summary>Per-update factors of one server step: age a_i, variance v_i, and the effective share a_i·v_i/Σv.</summary>
+public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dispersion)
+{
+    public double[] Shares()
+    {
+        double sv = Variance.Sum();
+        return [.. Age.Select((a, i) => a * Variance[i] / sv)];
+    }
+}
+
+/// <summary>
+/// FTTE (Tenison et al., arXiv 2510.03165): partial model broadcast of a trainable subset w* chosen under the
+/// weakest device's memory budget, a semi-asynchronous buffered server, and aggregation weighted by the age and
+/// the variance of each update.
+///
+/// <para><b>Subset.</b> At <see cref="Start"/>: M_min from the fleet (<see cref="MemoryBudget"/>); contribution
+/// analysis on the server's proxy set (<see cref="ContributionAnalysis"/>, after Lin et al. 2022); the search
+/// (<see cref="ParameterSearch"/>) picks w* maximising Σ contribution with planned peak ≤ M_min, halving the batch
+/// if nothing fits. Chosen once, from the initial global weights. Tasks use <see cref="Broadcast.TrainableOnly"/>:
+/// the frozen part travels once per device, then only w* down and Δw* up.</para>
+///
+/// <para><b>Server.</b> As FedBuff (Nguyen et al. 2022): M tasks in flight on random idle eligible devices, each
+/// finished or failed task replaced at once; arrivals with τ &gt; maxStaleness are dropped; the others are buffered
+/// and at K the server steps.</para>
+///
+/// <para><b>Weighting</b> (ours; the paper names the ingredients, not the formula). For the buffer i = 1..K, over
+/// the coordinates each update trained:
+/// <code>
+///   a_i = s(τ_i),   s(τ) = (1+τ)^(−1/2)                                 age (FedBuff's staleness weight)
+///   Δ̄   = mean_i Δ_i                                                    buffer consensus, per coordinate
+///   ρ_i = ‖Δ_i − Δ̄‖² / mean_j ‖Δ_j − Δ̄‖²                               relative dispersion (1 when all equal)
+///   v_i = 1 / (1 + ρ_i)                                                 variance weight
+///   x  ← x + η_g · Σ_i a_i v_i Δ_i / Σ_i v_i
+/// </code>
+/// Dividing by Σv rather than Σ a·v keeps FedBuff's property that a stale buffer moves the model less (with v ≡ 1
+/// this is exactly FedBuff's Σ s(τ_i)Δ_i / K), while v only redistributes weight within the buffer, away from
+/// updates far from the consensus (noisy or non-IID outliers). ρ is scale-free, so the weight does not depend on
+/// the learning rate or the loss scale. <see cref="FtteWeighting.Age"/> sets v ≡ 1; <see cref="FtteWeighting.None"/>
+/// also sets a ≡ 1 (a plain mean). Where nested or partial updates overlap, Δ̄ and the sums are per coordinate over
+/// the updates that trained it (<see cref="DeltaAccumulator"/>).</para>
+/// </summary>
+public sealed class FtteStrategy : Strategy
+{
+    private readonly ISampleSource? _proxy;
+    private readonly List<ClientUpdate> _buffer = [];
+    private readonly DeviceSampler _sampler;
+    private DeltaAccumulator _accumulator = null!;
+    private double[] _meanSum = [];
+    private int[] _meanCount = [];
+
+    /// <param name="proxy">The server's small proxy set for contribution analysis; needed only by <see cref="SelectionMethod.Search"/> without a fixed trainable set.</param>
+    public FtteStrategy(FtteOptions options, LocalTraining local, ISampleSource? proxy = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(local);
+        Options = Validate(options);
+        Local = local;
+        Staleness = options.Staleness ?? StalenessFunction.InverseSqrt;
+        if (proxy is null && options.Trainable is null && options.Selection == SelectionMethod.Search)
+            throw new ArgumentException("FTTE's search needs a proxy set for contribution analysis (or give a fixed trainable set, or a baseline selection).", nameof(proxy));
+        _proxy = proxy;
+        _sampler = new DeviceSampler(options.Seed);
+    }
+
+    public FtteOptions Options { get; }
+    /// <summary>Local training; after <see cref="Start"/> its batch is the one the selection planned for.</summary>
+    public LocalTraining Local { get; private set; }
+    public StalenessFunction Staleness { get; }
+    public MemoryBudget Budget => Options.Budget ?? MemoryBudget.Minimum;
+    public override string Name => $"FTTE(M={Options.Concurrency},K={Options.BufferSize})";
+
+    /// <summary>M_min in bytes, known after <see cref="Start"/>.</summary>
+    public long BudgetBytes { get; private set; }
+    /// <summary>What the selection chose (null with a fixed trainable set).</summary>
+    public SelectionResult? Selection { get; private set; }
+    /// <summary>The measured contributions (null with a fixed trainable set or without a proxy set).</summary>
+    public ContributionReport? Contributions { get; private set; }
+    /// <summary>The task every device gets.</summary>
+    public TaskSpec Spec { get; private set; } = null!;
+    /// <summary>The planner's verdict on <see cref="Spec"/>: its peak is what a device must hold.</summary>
+    public MemoryPlan Plan { get; private set; } = null!;
+    /// <summary>The weights of the last server step (for reports and tests).</summary>
+    public BufferWeights? LastStep { get; private set; }
+    /// <summary>Updates refused for a wrong size or non-finite values.</summary>
+    public int Rejected { get; private set; }
+
+    private static FtteOptions Validate(FtteOptions o)
+    {
+        if (o.Concurrency < 1) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE concurrency must be ≥ 1; got {o.Concurrency}.");
+        if (o.BufferSize < 1) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE bufferSize must be ≥ 1; got {o.BufferSize}.");
+        if (o.MaxStaleness is < 0) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE maxStaleness must be ≥ 0 or absent; got {o.MaxStaleness}.");
+        if (!(o.ServerLearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE serverLearningRate must be ≥ 0; got {o.ServerLearningRate}.");
+        return o;
+    }
+
+    public override void Start(IFederationHost host)
+    {
+        var model = host.Global.Model;
+        BudgetBytes = Budget.Resolve(host.Devices);
+        TrainableSet set;
+        if (Options.Trainable is { } fixedSet)
+        {
+            set = TrainableSet.Parse(model, fixedSet);
+        }
+        else
+        {
+            var contributionOptions = Options.Contribution
+                ?? new ContributionOptions(BatchSize: Local.BatchSize, Optimizer: Local.Optimizer, Seed: Options.Seed);
+            Contributions = _proxy is null
+                ? ContributionReport.Unmeasured(model, contributionOptions.EffectiveRatios)
+                : new ContributionAnalysis(_proxy, contributionOptions).Analyze(model);
+            var search = new ParameterSearch(model, Contributions, BudgetBytes, Local.BatchSize, Local.Optimizer,
+                Options.Search ?? new SearchOptions(Seed: Options.Seed));
+            Selection = search.Run(Options.Selection);
+            set = Selection.Trainable;
+            if (Selection.Batch != Local.BatchSize) Local = Local with { BatchSize = Selection.Batch };
+        }
+        Spec = new TaskSpec(set, Local, Broadcast.TrainableOnly);
+        Plan = Selection?.Plan ?? MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
+        Participation = Participation.ByMemory(host.Devices, Plan.PeakBytes, Options.IgnoreMemory);
+        if (!Options.IgnoreMemory && Participation.ExcludedDevices == host.Devices.Count)
+            throw new InvalidOperationException(
+                $"{Name}: no device can hold the training plan ({ByteSize.Format(Plan.PeakBytes)} peak for '{set}', batch {Local.BatchSize}); budget {ByteSize.Format(BudgetBytes)}.");
+        _accumulator = new DeltaAccumulator(model.ParameterCount);
+        _meanSum = new double[model.ParameterCount];
+        _meanCount = new int[model.ParameterCount];
+        FillTo(host);
+    }
+
+    public override void OnDevicesAvailable(IFederationHost host) => FillTo(host);
+    public override void OnTaskFailed(IFederationHost host, TaskFailure failure) => FillTo(host);
+
+    public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
+    {
+        UpdateVerdict verdict;
+        if (Options.MaxStaleness is { } cap && update.Staleness > cap)
+            verdict = UpdateVerdict.DroppedStale;
+        else if (!IsValid(host, update))
+        {
+            Rejected++;
+            verdict = UpdateVerdict.Rejected;
+        }
+        else
+        {
+            _buffer.Add(update);
+            if (_buffer.Count == Options.BufferSize) Step(host);
+            verdict = UpdateVerdict.Accepted;
+        }
+        FillTo(host);
+        return verdict;
+    }
+
+    /// <summary>
+    /// The factors of the formula on the class for one buffer: a_i = s(τ_i), and v_i = 1/(1+ρ_i) with
+    /// ρ_i = ‖Δ_i − Δ̄‖² / mean_j ‖Δ_j − Δ̄‖² over the coordinates each update trained.
+    /// </summary>
+    public static BufferWeights ComputeWeights(IReadOnlyList<ClientUpdate> buffer, FtteWeighting weighting, StalenessFunction staleness)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (buffer.Count == 0) return new BufferWeights([], [], []);
+        int n = buffer[0].Delta.Length;
+        return ComputeWeights(buffer, weighting, staleness, new double[n], new int[n]);
+    }
+
+    private static BufferWeights ComputeWeights(IReadOnlyList<ClientUpdate> buffer, FtteWeighting weighting, StalenessFunction staleness,
+        double[] meanSum, int[] meanCount)
+    {
+        int k = buffer.Count;
+        var age = new double[k];
+        var variance = new double[k];
+        var dispersion = new double[k];
+        for (int i = 0; i < k; i++) age[i] = weighting == FtteWeighting.None ? 1.0 : staleness.Weight(buffer[i].Staleness);
+        if (weighting != FtteWeighting.AgeAndVariance)
+        {
+            Array.Fill(variance, 1.0);
+            return new BufferWeights(age, variance, dispersion);
+        }
+
+        // Δ̄ per coordinate over the updates that trained it.
+        foreach (var u in buffer)
+            foreach (var r in u.Ranges)
+                for (int j = r.Offset; j < r.End; j++) { meanSum[j] += u.Delta[j]; meanCount[j]++; }
+        for (int i = 0; i < k; i++)
+        {
+            double d = 0;
+            var delta = buffer[i].Delta;
+            foreach (var r in buffer[i].Ranges)
+                for (int j = r.Offset; j < r.End; j++)
+                {
+                    double e = delta[j] - meanSum[j] / meanCount[j];
+                    d += e * e;
+                }
+            dispersion[i] = d;
+        }
+        foreach (var u in buffer)
+            foreach (var r in u.Ranges)
+            {
+                Array.Clear(meanSum, r.Offset, r.Length);
+                Array.Clear(meanCount, r.Offset, r.Length);
+            }
+        double meanDispersion = dispersion.Average();
+        for (int i = 0; i < k; i++)
+        {
+            // All updates identical (or K = 1): ρ_i = 1 for everyone, so equal weights.
+            double rho = meanDispersion > 0 ? dispersion[i] / meanDispersion : 1.0;
+            variance[i] = 1.0 / (1.0 + rho);
+        }
+        return new BufferWeights(age, variance, dispersion);
+    }
+
+    /// <summary>x ← x + η_g · Σ a_i v_i Δ_i / Σ v_i (per coordinate over the updates that trained it), then the version moves on.</summary>
+    private void Step(IFederationHost host)
+    {
+        var w = ComputeWeights(_buffer, Options.Weighting, Staleness, _meanSum, _meanCount);
+        for (int i = 0; i < _buffer.Count; i++)
+            _accumulator.Add(_buffer[i], w.Age[i] * w.Variance[i], w.Variance[i]);
+        _accumulator.ApplyTo(host.Global.Weights, Options.ServerLearningRate);
+        _accumulator.Clear();
+        LastStep = w;
+        int merged = _buffer.Count;
+        _buffer.Clear();
+        host.Commit(merged);
+    }
+
+    private static bool IsValid(IFederationHost host, ClientUpdate update)
+    {
+        if (update.Delta.Length != host.Global.Model.ParameterCount) return false;
+        foreach (var r in update.Ranges)
+            foreach (float v in update.Delta.AsSpan(r.Offset, r.Length))
+                if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    private void FillTo(IFederationHost host)
+    {
+        int want = Options.Concurrency - host.InFlight;
+        if (want <= 0) return;
+        var chosen = _sampler.Sample(host, Participation, want);
+        foreach (int d in chosen) host.Dispatch(d, Spec);
+        if (chosen.Count < want) host.WaitForDevices();
+    }
+
+    /// <summary>Budget, choice, bytes and participation, for the run log.</summary>
+    public string Describe()
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{Name}: budget {Budget} = {ByteSize.Format(BudgetBytes)}, weighting {Options.Weighting}, s(τ) {Staleness}, η_g {Options.ServerLearningRate}\n");
+        if (Selection is not null) sb.Append(Selection.ToText());
+        else sb.Append(CultureInfo.InvariantCulture, $"Fixed trainable set {Spec?.Trainable}, plan peak {ByteSize.Format(Plan?.PeakBytes ?? 0)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Participation: {Participation}\n");
+        return sb.ToString();
+    }
+}
