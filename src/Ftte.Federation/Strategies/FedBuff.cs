@@ -29,9 +29,8 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local)
         return o;
     }
 
-    protected override void OnStart(IFederationHost host) => FillTo(host, Options.Concurrency);
-    public override void OnDevicesAvailable(IFederationHost host) => FillTo(host, Options.Concurrency);
-    public override void OnTaskFailed(IFederationHost host, TaskFailure failure) => FillTo(host, Options.Concurrency);
+    protected override int? TargetInFlight => Options.Concurrency;
+    protected override void OnStart(IFederationHost host) => Refill(host);
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {
@@ -47,7 +46,7 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local)
             }
             verdict = UpdateVerdict.Accepted;
         }
-        FillTo(host, Options.Concurrency);
+        Refill(host);
         return verdict;
     }
 }

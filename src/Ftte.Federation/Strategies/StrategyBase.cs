@@ -45,6 +45,21 @@ public abstract class StrategyBase : Strategy
 
     protected abstract void OnStart(IFederationHost host);
 
+    /// <summary>
+    /// Tasks an asynchronous strategy keeps in flight (M); null for round-based strategies. When set,
+    /// every freed device, failure and arrival refills to M, so the server never waits for the slowest device.
+    /// </summary>
+    protected virtual int? TargetInFlight => null;
+
+    public override void OnDevicesAvailable(IFederationHost host) => Refill(host);
+    public override void OnTaskFailed(IFederationHost host, TaskFailure failure) => Refill(host);
+
+    /// <summary>Tops the in-flight tasks up to <see cref="TargetInFlight"/>, when the strategy has one.</summary>
+    protected void Refill(IFederationHost host)
+    {
+        if (TargetInFlight is { } target) FillTo(host, target);
+    }
+
     /// <summary>Dispatches to random idle eligible devices until <paramref name="target"/> tasks are in flight; asks to be woken when none is idle.</summary>
     protected int FillTo(IFederationHost host, int target)
     {
