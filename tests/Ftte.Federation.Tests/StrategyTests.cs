@@ -163,8 +163,8 @@ public class StrategyTests
         var host = new FakeHost(2);
         var model = host.Global.Model;
         var acc = new DeltaAccumulator(model.ParameterCount);
-        var all = new TaskSpec(Ftte.Engine.TrainableSet.All(model), Local);
-        var last = new TaskSpec(Ftte.Engine.TrainableSet.LastLayers(model, 1), Local);
+        var all = new TaskSpec(global::Ftte.Engine.TrainableSet.All(model), Local);
+        var last = new TaskSpec(global::Ftte.Engine.TrainableSet.LastLayers(model, 1), Local);
         var u1 = Update(host, all, 2f);
         var u2 = Update(host, last, 4f);
         acc.Add(u1, 1, 1);
