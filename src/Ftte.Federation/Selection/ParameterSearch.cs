@@ -149,6 +149,7 @@ public sealed class ParameterSearch
                     "Raise the budget (a quantile instead of the minimum, or more bytes) or use a smaller model.");
             }
             Batch = Math.Max(1, Batch / 2);
+            _peaks.Clear(); // planned at the old batch
         }
     }
 
