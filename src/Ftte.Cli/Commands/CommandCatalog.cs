@@ -9,6 +9,7 @@ internal static class CommandCatalog
     {
         foreach (var command in EngineCommands.Create()) yield return command;
         yield return DataCommands.Create();
+        yield return FleetCommands.Create();
         foreach (var command in SimulationCommands.Create()) yield return command;
     }
 }
