@@ -133,6 +133,7 @@ public sealed class Simulator
         private double _completedBusy;
         private double _evalSeconds, _waitSeconds;
         private bool _stop;
+        private bool _evalDue;
         private readonly List<string> _notes = [];
 
         public RunState(Simulator sim, Strategy strategy, Action<SimulationProgress>? progress)
@@ -287,7 +288,8 @@ public sealed class Simulator
         public void Commit(int updatesMerged)
         {
             _global.Advance();
-            if (_now - _lastEval >= _o.EvalEverySeconds) Evaluate();
+            // Evaluated once the event is handled, so the point counts the update(s) that made this version.
+            _evalDue = true;
         }
 
         // ---- the loop -------------------------------------------------------------------------
@@ -308,6 +310,11 @@ public sealed class Simulator
                     _strategy.OnDevicesAvailable(this);
                 }
                 _freed = false;
+                if (_evalDue)
+                {
+                    _evalDue = false;
+                    if (_now - _lastEval >= _o.EvalEverySeconds) Evaluate();
+                }
                 if (_o.MaxVersions is { } maxVersions && _global.Version >= maxVersions) _stop = true;
             }
             if (!_stop)
@@ -317,6 +324,7 @@ public sealed class Simulator
                 else
                     _now = _o.MaxSeconds;
             }
+            if (_tasks == 0) _notes.Add($"No task was dispatched in {_now:F0}s: no device the strategy could use was online.");
             if (_points.Count == 0 || _points[^1].Version != _global.Version || _points[^1].Time < _now) Evaluate();
             foreach (var task in _active.Values)
                 if (task.Job is { } job) job.Cancelled = true;
@@ -447,6 +455,7 @@ public sealed class Simulator
         private void Evaluate()
         {
             long start = Stopwatch.GetTimestamp();
+            _evalDue = false;
             var r = _evaluator.Evaluate(_sim._evalSet);
             _evalSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
             _lastEval = _now;
