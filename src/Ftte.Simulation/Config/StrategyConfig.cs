@@ -1,12 +1,14 @@
+using Ftte.Core;
 using Ftte.Core.Config;
 using Ftte.Federation;
 using Ftte.Federation.Aggregation;
+using Ftte.Federation.Selection;
 using Ftte.Federation.Strategies;
 
 namespace Ftte.Simulation.Config;
 
 // Member names are what users type (kebab-case of the name): "fedavg", not "fed-avg".
-public enum StrategyKind { Fedavg, Fedasync, Fedbuff }
+public enum StrategyKind { Fedavg, Fedasync, Fedbuff, Ftte }
 
 /// <summary>
 /// One strategy of an experiment. Keys are flat; each kind accepts only its own (a FedAvg with a
@@ -14,12 +16,12 @@ public enum StrategyKind { Fedavg, Fedasync, Fedbuff }
 /// </summary>
 public sealed record StrategyConfig : IValidatableConfig
 {
-    [ConfigDoc("fedavg (synchronous rounds), fedasync (mix every arrival), fedbuff (buffered asynchronous).")]
+    [ConfigDoc("fedavg (synchronous rounds), fedasync (mix every arrival), fedbuff (buffered asynchronous), ftte (partial broadcast under a memory budget, buffered, age- and variance-weighted).")]
     public StrategyKind Kind { get; init; } = StrategyKind.Fedbuff;
     [ConfigDoc("Label in reports; default: the strategy's own name with its key settings.")]
     public string? Name { get; init; }
-    [ConfigDoc("Trainable set trained on devices: all, bias, last:K, or per-tensor rules (see ftte plan-memory).")]
-    public string Trainable { get; init; } = "all";
+    [ConfigDoc("Trainable set trained on devices: all, bias, last:K, or per-tensor rules (see ftte plan-memory). Absent: all; for ftte, chosen by its selection (a value fixes it, for ablations).")]
+    public string? Trainable { get; init; }
 
     [ConfigDoc("fedavg: C, updates per round.")]
     [ConfigRange(1)]
@@ -30,30 +32,48 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("fedavg: round deadline (virtual time); absent waits for all.")]
     [DurationValue, ConfigRange(0.001)]
     public double? Deadline { get; init; }
-    [ConfigDoc("fedavg, fedbuff: server learning rate η.")]
+    [ConfigDoc("fedavg, fedbuff, ftte: server learning rate η.")]
     [ConfigRange(0, 100)]
     public double? ServerLearningRate { get; init; }
 
-    [ConfigDoc("fedasync, fedbuff: devices training at once (M).")]
+    [ConfigDoc("fedasync, fedbuff, ftte: devices training at once (M).")]
     [ConfigRange(1)]
     public int? Concurrency { get; init; }
-    [ConfigDoc("fedbuff: updates per server step (K).")]
+    [ConfigDoc("fedbuff, ftte: updates per server step (K).")]
     [ConfigRange(1)]
     public int? BufferSize { get; init; }
     [ConfigDoc("fedasync: base mixing weight α.")]
     [ConfigRange(0.0001, 1)]
     public double? Alpha { get; init; }
-    [ConfigDoc("fedasync, fedbuff: staleness function s(τ).")]
+    [ConfigDoc("fedasync, fedbuff, ftte: staleness function s(τ).")]
     public StalenessKind? Staleness { get; init; }
-    [ConfigDoc("fedasync, fedbuff: a of polynomial (1+τ)^−a or hinge.")]
+    [ConfigDoc("fedasync, fedbuff, ftte: a of polynomial (1+τ)^−a or hinge.")]
     [ConfigRange(0)]
     public double? StalenessA { get; init; }
-    [ConfigDoc("fedasync, fedbuff: b of hinge (versions of full weight).")]
+    [ConfigDoc("fedasync, fedbuff, ftte: b of hinge (versions of full weight).")]
     [ConfigRange(0)]
     public double? StalenessB { get; init; }
-    [ConfigDoc("fedasync, fedbuff: drop updates older than this many versions.")]
+    [ConfigDoc("fedasync, fedbuff, ftte: drop updates older than this many versions.")]
     [ConfigRange(0)]
     public int? MaxStaleness { get; init; }
+
+    [ConfigDoc("ftte: memory budget M_min: min (weakest device), a quantile like q0.1, or bytes like 512KiB.")]
+    public string? Budget { get; init; }
+    [ConfigDoc("ftte: aggregation weight: none, age (s(τ)), age-and-variance (s(τ) and 1/(1+ρ)).")]
+    [AllowedValues("none", "age", "age-and-variance")]
+    public string? Weighting { get; init; }
+    [ConfigDoc("ftte: how the trainable set is chosen: search (contribution + planner), or the baselines last-k, bias, random.")]
+    [AllowedValues("search", "last-k", "bias", "random")]
+    public string? Selection { get; init; }
+    [ConfigDoc("ftte: samples of the training split the server keeps as its proxy set for contribution analysis.")]
+    [ConfigRange(4)]
+    public int? ProxySamples { get; init; }
+
+    /// <summary>Default size of ftte's proxy set when <see cref="ProxySamples"/> is absent.</summary>
+    public const int DefaultProxySamples = 512;
+
+    /// <summary>How many proxy samples the experiment should hand to <see cref="Create"/> (ftte only; 0 for other kinds).</summary>
+    public int ProxySampleCount => Kind == StrategyKind.Ftte ? ProxySamples ?? DefaultProxySamples : 0;
 
     /// <summary>The label reports use.</summary>
     public string Label => Name ?? Kind.ToString().ToLowerInvariant();
@@ -63,6 +83,8 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedavg] = ["devicesPerRound", "overSelection", "deadline", "serverLearningRate"],
         [StrategyKind.Fedasync] = ["concurrency", "alpha", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
+        [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
+                               "budget", "weighting", "selection", "proxySamples"],
     };
 
     public void Validate(string path)
@@ -79,27 +101,49 @@ public sealed record StrategyConfig : IValidatableConfig
         if (StalenessA is not null) set.Add("stalenessA");
         if (StalenessB is not null) set.Add("stalenessB");
         if (MaxStaleness is not null) set.Add("maxStaleness");
+        if (Budget is not null) set.Add("budget");
+        if (Weighting is not null) set.Add("weighting");
+        if (Selection is not null) set.Add("selection");
+        if (ProxySamples is not null) set.Add("proxySamples");
         var allowed = KeysOf[Kind];
         foreach (string key in set)
             if (!allowed.Contains(key))
                 throw new ConfigException(ConfigPath.Child(path, key),
                     $"'{key}' does not apply to {Kind.ToString().ToLowerInvariant()}; its keys are {string.Join(", ", allowed)} (plus kind, name, trainable).");
+        if (Budget is not null)
+        {
+            try { MemoryBudget.Parse(Budget); }
+            catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException)
+            {
+                throw new ConfigException(ConfigPath.Child(path, "budget"), e.Message);
+            }
+        }
     }
 
-    /// <summary>Builds the strategy; <paramref name="seed"/> drives its device sampling.</summary>
-    public Strategy Create(LocalTraining local, bool ignoreMemory, ulong seed)
+    /// <summary>Builds the strategy; <paramref name="seed"/> drives its device sampling (and ftte's analysis and search).</summary>
+    /// <param name="proxy">ftte only: the server's proxy set for contribution analysis, <see cref="ProxySampleCount"/> samples of the
+    /// training split; required by selection "search" unless a trainable set is fixed; ignored by other kinds.</param>
+    public Strategy Create(LocalTraining local, bool ignoreMemory, ulong seed, ISampleSource? proxy = null)
     {
+        string trainable = Trainable ?? "all";
         StalenessFunction? staleness = Staleness is { } kind
             ? new StalenessFunction(kind, StalenessA ?? 0.5, StalenessB ?? 4)
             : null;
         return Kind switch
         {
             StrategyKind.Fedavg => new FedAvg(new FedAvgOptions(
-                DevicesPerRound ?? 10, OverSelection ?? 1.0, Deadline, ServerLearningRate ?? 1.0, Trainable, ignoreMemory, seed), local),
+                DevicesPerRound ?? 10, OverSelection ?? 1.0, Deadline, ServerLearningRate ?? 1.0, trainable, ignoreMemory, seed), local),
             StrategyKind.Fedasync => new FedAsync(new FedAsyncOptions(
-                Concurrency ?? 20, Alpha ?? 0.6, staleness, MaxStaleness, Trainable, ignoreMemory, seed), local),
+                Concurrency ?? 20, Alpha ?? 0.6, staleness, MaxStaleness, trainable, ignoreMemory, seed), local),
             StrategyKind.Fedbuff => new FedBuff(new FedBuffOptions(
-                Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, staleness, MaxStaleness, Trainable, ignoreMemory, seed), local),
+                Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, staleness, MaxStaleness, trainable, ignoreMemory, seed), local),
+            StrategyKind.Ftte => new FtteStrategy(new FtteOptions(
+                Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, MaxStaleness,
+                Budget is null ? null : MemoryBudget.Parse(Budget),
+                Weighting switch { "none" => FtteWeighting.None, "age" => FtteWeighting.Age, _ => FtteWeighting.AgeAndVariance },
+                Trainable,
+                Selection switch { "last-k" => SelectionMethod.LastK, "bias" => SelectionMethod.BiasOnly, "random" => SelectionMethod.Random, _ => SelectionMethod.Search },
+                Staleness: staleness, IgnoreMemory: ignoreMemory, Seed: seed), local, proxy),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }
