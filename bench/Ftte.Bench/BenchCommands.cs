@@ -10,6 +10,8 @@ internal static class BenchCommands
     {
         ["gemm"] = ("GEMM GFLOP/s per SIMD path for 256³ and the engine's MLP/LeNet shapes, against the fp32 peak", GemmBenchmark.Run),
         ["train"] = ("training samples/s, one thread, MLP and LeNet at batch 32 and 256 (compare with bench/pytorch/reference.py)", TrainBenchmark.Run),
+        ["simulate"] = ("wall time, tasks/s, samples/s and simulator overhead of a preset's comparison (default stragglers-500)", SimulationBenchmark.Run),
+        ["fleet-memory"] = ("managed memory of a 10,000-device fleet beyond its dataset: fleet, partition, simulator, run state", FleetMemoryBenchmark.Run),
     };
 
     public static int Run(string[] args)
@@ -32,6 +34,6 @@ internal static class BenchCommands
     {
         writer.WriteLine("usage: ftte-bench <benchmark> [options]   (--json: one JSON object per line)");
         foreach (var (name, (summary, _)) in All.OrderBy(e => e.Key, StringComparer.Ordinal))
-            writer.WriteLine($"  {name,-8} {summary}");
+            writer.WriteLine($"  {name,-12} {summary}");
     }
 }

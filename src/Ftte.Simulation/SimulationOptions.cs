@@ -35,5 +35,15 @@ public sealed record SimulationOptions
     }
 }
 
-/// <summary>Where a run is, for progress displays.</summary>
-public readonly record struct SimulationProgress(string Strategy, double Time, double MaxTime, int Version, double Accuracy);
+/// <summary>Where a run is, for progress displays; the host-time figures let benchmarks split the wall time.</summary>
+public readonly record struct SimulationProgress(string Strategy, double Time, double MaxTime, int Version, double Accuracy)
+{
+    /// <summary>Host wall-clock seconds since the run started.</summary>
+    public double WallSeconds { get; init; }
+    /// <summary>Host seconds spent inside engine training so far, summed over workers (tasks trained ahead included).</summary>
+    public double TrainingSeconds { get; init; }
+    /// <summary>Samples the engine has trained on so far (samples × epochs, over every task trained).</summary>
+    public long TrainingSamples { get; init; }
+    /// <summary>Host seconds spent evaluating the global model so far, this evaluation included.</summary>
+    public double EvaluationSeconds { get; init; }
+}

@@ -485,7 +485,13 @@ public sealed class Simulator
                 WallSeconds = _wall.Elapsed.TotalSeconds,
             });
             if (r.Accuracy >= _o.TargetAccuracy && _o.StopAtTarget) _stop = true;
-            _progress?.Invoke(new SimulationProgress(_strategy.Name, _now, _o.MaxSeconds, _global.Version, r.Accuracy));
+            _progress?.Invoke(new SimulationProgress(_strategy.Name, _now, _o.MaxSeconds, _global.Version, r.Accuracy)
+            {
+                WallSeconds = _wall.Elapsed.TotalSeconds,
+                TrainingSeconds = _trainer.TrainingSeconds,
+                TrainingSamples = _trainer.TrainingSamples,
+                EvaluationSeconds = _evalSeconds,
+            });
         }
 
         /// <summary>Adds each device's online time since the last accounting (availability timelines are queried forwards only).</summary>

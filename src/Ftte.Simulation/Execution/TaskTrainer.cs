@@ -38,6 +38,7 @@ internal sealed class TaskTrainer : IDisposable
     private readonly BlockingCollection<TrainingJob> _jobs = new(new ConcurrentQueue<TrainingJob>());
     private readonly Thread[] _threads;
     private long _trainingTicks;
+    private long _trainingSamples;
 
     public TaskTrainer(Model architecture, int workers)
     {
@@ -54,6 +55,8 @@ internal sealed class TaskTrainer : IDisposable
     public int Workers => _threads.Length;
     /// <summary>Wall-clock seconds spent inside engine training, summed over workers.</summary>
     public double TrainingSeconds => Interlocked.Read(ref _trainingTicks) / (double)Stopwatch.Frequency;
+    /// <summary>Samples trained on, summed over tasks and epochs.</summary>
+    public long TrainingSamples => Interlocked.Read(ref _trainingSamples);
 
     public void Submit(TrainingJob job) => _jobs.Add(job);
 
@@ -83,6 +86,7 @@ internal sealed class TaskTrainer : IDisposable
                         delta[j] = trained[j] - job.BaseWeights[j];
                 long ticks = Stopwatch.GetTimestamp() - start;
                 Interlocked.Add(ref _trainingTicks, ticks);
+                Interlocked.Add(ref _trainingSamples, (long)job.Data.Count * spec.Local.Epochs);
                 job.Complete(new TrainingOutcome(delta, entry.Ranges, result, ticks / (double)Stopwatch.Frequency));
             }
             catch (Exception e)
