@@ -14,11 +14,11 @@ internal sealed class FakeHost : IFederationHost
 
     /// <param name="model">The global model; default a small 8-input MLP.</param>
     /// <param name="memoryOf">Memory of device i; default <paramref name="memory"/> for all.</param>
-    public FakeHost(int devices, long memory = 64L << 20, int samples = 100, Model? model = null, Func<int, long>? memoryOf = null)
+    public FakeHost(int devices, long memory = 64L << 20, int samples = 100, Model? model = null, Func<int, long>? memoryOf = null, Func<int, double>? flopsOf = null)
     {
         model ??= BuiltInModels.Mlp(inputs: 8, classes: 3, seed: 1);
         Global = new GlobalModel(model);
-        Devices = [.. Enumerable.Range(0, devices).Select(i => new DeviceInfo(i, "t", memoryOf?.Invoke(i) ?? memory, 1e9, 1e6, 1e6, 0.1, samples + i))];
+        Devices = [.. Enumerable.Range(0, devices).Select(i => new DeviceInfo(i, "t", memoryOf?.Invoke(i) ?? memory, flopsOf?.Invoke(i) ?? 1e9, 1e6, 1e6, 0.1, samples + i))];
         Online = [.. Enumerable.Repeat(true, devices)];
     }
 

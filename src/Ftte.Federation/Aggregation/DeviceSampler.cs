@@ -11,10 +11,14 @@ public sealed class DeviceSampler
     public DeviceSampler(ulong seed) => _rng = new Rng(seed);
 
     /// <summary>Up to <paramref name="count"/> idle devices that <paramref name="participation"/> admits; fewer when fewer are idle.</summary>
-    public IReadOnlyList<int> Sample(IFederationHost host, Participation participation, int count)
+    public IReadOnlyList<int> Sample(IFederationHost host, Participation participation, int count) =>
+        Sample(host, participation.IsEligible, count);
+
+    /// <summary>Up to <paramref name="count"/> idle devices that <paramref name="admit"/> accepts; fewer when fewer are idle.</summary>
+    public IReadOnlyList<int> Sample(IFederationHost host, Predicate<int> admit, int count)
     {
         host.IdleDevices(_idle);
-        _idle.RemoveAll(d => !participation.IsEligible(d));
+        _idle.RemoveAll(d => !admit(d));
         if (count >= _idle.Count)
             return [.. _idle];
         // Partial Fisher–Yates: the first `count` entries become a uniform sample.
@@ -25,5 +29,21 @@ public sealed class DeviceSampler
             (span[i], span[j]) = (span[j], span[i]);
         }
         return [.. span[..count]];
+    }
+
+    /// <summary>
+    /// Dispatches <paramref name="spec"/> to random admitted idle devices until <paramref name="target"/> tasks
+    /// (as counted by <paramref name="inFlight"/>) are running; asks the host for a wake-up when too few are idle.
+    /// Returns the tickets dispatched.
+    /// </summary>
+    public IReadOnlyList<TaskTicket> Fill(IFederationHost host, Predicate<int> admit, TaskSpec spec, int target, int inFlight)
+    {
+        int want = target - inFlight;
+        if (want <= 0) return [];
+        var chosen = Sample(host, admit, want);
+        var tickets = new TaskTicket[chosen.Count];
+        for (int i = 0; i < chosen.Count; i++) tickets[i] = host.Dispatch(chosen[i], spec);
+        if (chosen.Count < want) host.WaitForDevices();
+        return tickets;
     }
 }

@@ -23,10 +23,14 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// <param name="Search">Evolutionary search settings; null: defaults with <paramref name="Seed"/>.</param>
 /// <param name="Staleness">s(τ) of the age weight; null: 1/√(1+τ) (FedBuff).</param>
 /// <param name="IgnoreMemory">Let every device take part whatever its memory (the shortfall is still counted).</param>
+/// <param name="StragglerFactor">A device whose estimated task time exceeds this multiple of the 2M-th fastest device's is a
+/// straggler and trains in its own pool (see <see cref="FtteStrategy"/>); 0 puts every device in one pool of M.</param>
+/// <param name="StragglerConcurrency">Tasks the straggler pool keeps in flight; null: the same as M.</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
-    StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1);
+    StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1,
+    double StragglerFactor = 4.0, int? StragglerConcurrency = null);
 
 /// <summary>Per-update factors of one server step: age a_i, variance v_i, and the effective share a_i·v_i/Σv.</summary>
 public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dispersion)
@@ -53,6 +57,15 @@ public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dis
 /// finished or failed task replaced at once; arrivals with τ &gt; maxStaleness are dropped; the others are buffered
 /// and at K the server steps.</para>
 ///
+/// <para><b>Straggler pool</b> (ours). With uniform sampling, a device that needs minutes per task holds its slot for
+/// minutes while a phone would have cycled through it a hundred times: in a fleet of 90% stragglers nearly every
+/// slot ends up held by a straggler and the server, though asynchronous, crawls at straggler pace. FTTE estimates
+/// each device's task time from what it declares (latency + w* bytes·8/downlink + planned FLOPs/compute + Δw*
+/// bytes·8/uplink) and calls it a straggler above <see cref="FtteOptions.StragglerFactor"/> × the time of the 2M-th
+/// fastest eligible device. The
+/// M slots go to non-stragglers; stragglers train in a separate pool of their own, so they still contribute (their
+/// data counts, their stale updates are down-weighted by age) but never occupy the fast devices' slots.</para>
+///
 /// <para><b>Weighting</b> (ours; the paper names the ingredients, not the formula). For the buffer i = 1..K, over
 /// the coordinates each update trained:
 /// <code>
@@ -77,6 +90,9 @@ public sealed class FtteStrategy : Strategy
     private DeltaAccumulator _accumulator = null!;
     private double[] _meanSum = [];
     private int[] _meanCount = [];
+    private bool[] _straggler = [];
+    private readonly HashSet<long> _fastTasks = [];
+    private readonly HashSet<long> _slowTasks = [];
 
     /// <param name="proxy">The server's small proxy set for contribution analysis; needed only by <see cref="SelectionMethod.Search"/> without a fixed trainable set.</param>
     public FtteStrategy(FtteOptions options, LocalTraining local, ISampleSource? proxy = null)
@@ -118,6 +134,8 @@ public sealed class FtteStrategy : Strategy
     {
         if (o.Concurrency < 1) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE concurrency must be ≥ 1; got {o.Concurrency}.");
         if (o.BufferSize < 1) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE bufferSize must be ≥ 1; got {o.BufferSize}.");
+        if (!(o.StragglerFactor >= 0)) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE stragglerFactor must be ≥ 0 (0 turns the straggler pool off); got {o.StragglerFactor}.");
+        if (o.StragglerConcurrency is < 0) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE stragglerConcurrency must be ≥ 0 or absent; got {o.StragglerConcurrency}.");
         if (o.MaxStaleness is < 0) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE maxStaleness must be ≥ 0 or absent; got {o.MaxStaleness}.");
         if (!(o.ServerLearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE serverLearningRate must be ≥ 0; got {o.ServerLearningRate}.");
         return o;
@@ -154,14 +172,52 @@ public sealed class FtteStrategy : Strategy
         _accumulator = new DeltaAccumulator(model.ParameterCount);
         _meanSum = new double[model.ParameterCount];
         _meanCount = new int[model.ParameterCount];
+        _straggler = ClassifyStragglers(host, model, set);
         FillTo(host);
     }
 
+    /// <summary>Devices in the straggler pool, known after <see cref="Start"/>.</summary>
+    public int Stragglers => _straggler.Count(s => s);
+
+    /// <summary>Estimated task time from declared capabilities; a straggler is above factor × the 2M-th fastest eligible device's.</summary>
+    private bool[] ClassifyStragglers(IFederationHost host, Model model, TrainableSet set)
+    {
+        var result = new bool[host.Devices.Count];
+        if (Options.StragglerFactor == 0) return result;
+        long bytes = ParameterSerializer.SerializedSize(model, set);
+        var seconds = new double[result.Length];
+        var eligible = new List<double>();
+        foreach (var d in host.Devices)
+        {
+            double flops = (double)Plan.TrainingFlopsPerSample * d.TrainSamples * Local.Epochs;
+            seconds[d.Id] = d.LatencySeconds + bytes * 8.0 / d.DownlinkBitsPerSecond + flops / d.FlopsPerSecond + bytes * 8.0 / d.UplinkBitsPerSecond;
+            if (Participation.IsEligible(d.Id)) eligible.Add(seconds[d.Id]);
+        }
+        if (eligible.Count == 0) return result;
+        eligible.Sort();
+        // The reference pace is the 2M-th fastest eligible device, not the median: with 90% stragglers the median
+        // is a straggler. 2M candidates leave the fast pool room to rotate devices and ride out availability.
+        double threshold = Options.StragglerFactor * eligible[Math.Min(2 * Options.Concurrency, eligible.Count) - 1];
+        for (int i = 0; i < result.Length; i++) result[i] = seconds[i] > threshold;
+        return result;
+    }
+
     public override void OnDevicesAvailable(IFederationHost host) => FillTo(host);
-    public override void OnTaskFailed(IFederationHost host, TaskFailure failure) => FillTo(host);
+
+    public override void OnTaskFailed(IFederationHost host, TaskFailure failure)
+    {
+        Release(failure.Task.TaskId);
+        FillTo(host);
+    }
+
+    private void Release(long taskId)
+    {
+        if (!_fastTasks.Remove(taskId)) _slowTasks.Remove(taskId);
+    }
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {
+        Release(update.Task.TaskId);
         UpdateVerdict verdict;
         if (Options.MaxStaleness is { } cap && update.Staleness > cap)
             verdict = UpdateVerdict.DroppedStale;
@@ -261,13 +317,14 @@ public sealed class FtteStrategy : Strategy
         return true;
     }
 
+    /// <summary>Tops up the fast pool to M and the straggler pool to its own concurrency.</summary>
     private void FillTo(IFederationHost host)
     {
-        int want = Options.Concurrency - host.InFlight;
-        if (want <= 0) return;
-        var chosen = _sampler.Sample(host, Participation, want);
-        foreach (int d in chosen) host.Dispatch(d, Spec);
-        if (chosen.Count < want) host.WaitForDevices();
+        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && !_straggler[d], Spec, Options.Concurrency, _fastTasks.Count))
+            _fastTasks.Add(t.TaskId);
+        if (Options.StragglerFactor == 0) return;
+        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && _straggler[d], Spec, Options.StragglerConcurrency ?? Options.Concurrency, _slowTasks.Count))
+            _slowTasks.Add(t.TaskId);
     }
 
     /// <summary>Budget, choice, bytes and participation, for the run log.</summary>
@@ -278,6 +335,8 @@ public sealed class FtteStrategy : Strategy
         if (Selection is not null) sb.Append(Selection.ToText());
         else sb.Append(CultureInfo.InvariantCulture, $"Fixed trainable set {Spec?.Trainable}, plan peak {ByteSize.Format(Plan?.PeakBytes ?? 0)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"Participation: {Participation}\n");
+        if (Options.StragglerFactor > 0)
+            sb.Append(CultureInfo.InvariantCulture, $"Straggler pool: {Stragglers} device(s) estimated slower than {Options.StragglerFactor}× the 2M-th fastest device's task time, {Options.StragglerConcurrency ?? Options.Concurrency} in flight\n");
         return sb.ToString();
     }
 }

@@ -61,13 +61,6 @@ public abstract class StrategyBase : Strategy
     }
 
     /// <summary>Dispatches to random idle eligible devices until <paramref name="target"/> tasks are in flight; asks to be woken when none is idle.</summary>
-    protected int FillTo(IFederationHost host, int target)
-    {
-        int want = target - host.InFlight;
-        if (want <= 0) return 0;
-        var chosen = Sampler.Sample(host, Participation, want);
-        foreach (int d in chosen) host.Dispatch(d, Spec);
-        if (chosen.Count < want) host.WaitForDevices();
-        return chosen.Count;
-    }
+    protected int FillTo(IFederationHost host, int target) =>
+        Sampler.Fill(host, Participation.IsEligible, Spec, target, host.InFlight).Count;
 }

@@ -68,6 +68,12 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("ftte: samples of the training split the server keeps as its proxy set for contribution analysis.")]
     [ConfigRange(4)]
     public int? ProxySamples { get; init; }
+    [ConfigDoc("ftte: devices estimated slower than this × the task time of the 2M-th fastest train in their own pool (0: one pool).")]
+    [ConfigRange(0)]
+    public double? StragglerFactor { get; init; }
+    [ConfigDoc("ftte: tasks the straggler pool keeps in flight (default: concurrency).")]
+    [ConfigRange(0)]
+    public int? StragglerConcurrency { get; init; }
 
     /// <summary>Default size of ftte's proxy set when <see cref="ProxySamples"/> is absent.</summary>
     public const int DefaultProxySamples = 512;
@@ -84,7 +90,7 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedasync] = ["concurrency", "alpha", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
-                               "budget", "weighting", "selection", "proxySamples"],
+                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency"],
     };
 
     public void Validate(string path)
@@ -98,6 +104,8 @@ public sealed record StrategyConfig : IValidatableConfig
         if (BufferSize is not null) set.Add("bufferSize");
         if (Alpha is not null) set.Add("alpha");
         if (Staleness is not null) set.Add("staleness");
+        if (StragglerFactor is not null) set.Add("stragglerFactor");
+        if (StragglerConcurrency is not null) set.Add("stragglerConcurrency");
         if (StalenessA is not null) set.Add("stalenessA");
         if (StalenessB is not null) set.Add("stalenessB");
         if (MaxStaleness is not null) set.Add("maxStaleness");
@@ -143,7 +151,8 @@ public sealed record StrategyConfig : IValidatableConfig
                 Weighting switch { "none" => FtteWeighting.None, "age" => FtteWeighting.Age, _ => FtteWeighting.AgeAndVariance },
                 Trainable,
                 Selection switch { "last-k" => SelectionMethod.LastK, "bias" => SelectionMethod.BiasOnly, "random" => SelectionMethod.Random, _ => SelectionMethod.Search },
-                Staleness: staleness, IgnoreMemory: ignoreMemory, Seed: seed), local, proxy),
+                Staleness: staleness, IgnoreMemory: ignoreMemory, Seed: seed,
+                StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency), local, proxy),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

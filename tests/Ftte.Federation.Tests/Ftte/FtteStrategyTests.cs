@@ -51,6 +51,31 @@ public class FtteStrategyTests
     }
 
     [Fact]
+    public void Stragglers_TrainInTheirOwnPool_SoTheyNeverHoldTheFastDevicesSlots()
+    {
+        // Devices 0–9 compute at 1 GFLOP/s, 10–19 at 1 MFLOP/s: the slow half is far beyond 4× the median task time.
+        var host = new FakeHost(20, flopsOf: i => i < 10 ? 1e9 : 1e6);
+        var ftte = new FtteStrategy(new FtteOptions(Concurrency: 4, BufferSize: 2, Trainable: "fc3", StragglerConcurrency: 2), Local);
+        ftte.Start(host);
+        Assert.Equal(10, ftte.Stragglers);
+        Assert.Equal(4, host.Active.Values.Count(t => t.DeviceId < 10));
+        Assert.Equal(2, host.Active.Values.Count(t => t.DeviceId >= 10));
+
+        // A fast arrival is replaced by a fast device, a straggler's by a straggler.
+        host.Deliver(ftte, host.Active.Values.First(t => t.DeviceId < 10), 0.1f);
+        host.Deliver(ftte, host.Active.Values.First(t => t.DeviceId >= 10), 0.1f);
+        Assert.Equal(4, host.Active.Values.Count(t => t.DeviceId < 10));
+        Assert.Equal(2, host.Active.Values.Count(t => t.DeviceId >= 10));
+
+        // With the pool off, all devices share the M slots.
+        var single = new FakeHost(20, flopsOf: i => i < 10 ? 1e9 : 1e6);
+        var paper = new FtteStrategy(new FtteOptions(Concurrency: 4, BufferSize: 2, Trainable: "fc3", StragglerFactor: 0), Local);
+        paper.Start(single);
+        Assert.Equal(0, paper.Stragglers);
+        Assert.Equal(4, single.InFlight);
+    }
+
+    [Fact]
     public void DropsUpdatesPastTheStalenessCap_AndRejectsNonFiniteOnes()
     {
         var host = new FakeHost(10);
