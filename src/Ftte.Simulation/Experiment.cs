@@ -14,7 +14,7 @@ namespace Ftte.Simulation;
 /// </summary>
 public sealed class Experiment
 {
-    private Experiment(SimulationConfig config, Fleet.Fleet fleet, DatasetSplits data, Partition partition, Model model, Simulator simulator)
+    private Experiment(SimulationConfig config, DeviceFleet fleet, DatasetSplits data, Partition partition, Model model, Simulator simulator)
     {
         Config = config;
         Fleet = fleet;
@@ -25,7 +25,7 @@ public sealed class Experiment
     }
 
     public SimulationConfig Config { get; }
-    public Fleet.Fleet Fleet { get; }
+    public DeviceFleet Fleet { get; }
     public DatasetSplits Data { get; }
     public Partition Partition { get; }
     public Model Model { get; }

@@ -160,7 +160,7 @@ public sealed class Simulator
             foreach (var d in sim._devices)
             {
                 if (d.Availability.Kind == AvailabilityKind.Always) continue;
-                ulong seed = Fleet.Fleet.TimelineSeed(_o.Seed, d.Id);
+                ulong seed = DeviceFleet.TimelineSeed(_o.Seed, d.Id);
                 _timelines[d.Id] = new AvailabilityTimeline(d.Availability, seed);
                 _accounting[d.Id] = new AvailabilityTimeline(d.Availability, seed);
             }

@@ -19,7 +19,7 @@ internal static class FleetCommands
 
     private static Command Generate()
     {
-        var preset = new Option<string>("--preset") { Description = $"Fleet preset: {string.Join(", ", FleetPresets.Names)}.", DefaultValueFactory = _ => "tiers4" };
+        var preset = new Option<string>("--preset") { Description = $"DeviceFleet preset: {string.Join(", ", FleetPresets.Names)}.", DefaultValueFactory = _ => "tiers4" };
         var devices = new Option<int>("--devices") { Description = "Number of devices.", DefaultValueFactory = _ => 100 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the per-device spread.", DefaultValueFactory = _ => 1UL };
         var output = new Option<string>("--out") { Description = "File to write: .json or .csv.", Required = true };
@@ -52,7 +52,7 @@ internal static class FleetCommands
     }
 
     /// <summary>Per tier: count and the median (min–max) of each capability.</summary>
-    private static string Summarise(Fleet fleet)
+    private static string Summarise(DeviceFleet fleet)
     {
         var table = new TextTable(["tier", "devices", "memory", "compute", "downlink", "uplink", "latency", "availability", "dropout"],
             [ColumnAlignment.Left, ColumnAlignment.Right, ColumnAlignment.Right, ColumnAlignment.Right, ColumnAlignment.Right,

@@ -17,7 +17,7 @@ public static class FleetFile
     /// <summary>The keys of one device object in JSON, in the order they are written.</summary>
     public static IReadOnlyList<string> JsonKeys => FleetFields.JsonNames;
 
-    public static void Save(Fleet fleet, string path)
+    public static void Save(DeviceFleet fleet, string path)
     {
         ArgumentNullException.ThrowIfNull(fleet);
         ArgumentNullException.ThrowIfNull(path);
@@ -37,7 +37,7 @@ public static class FleetFile
     }
 
     /// <exception cref="FleetFormatException">The file's content or extension is not a valid fleet.</exception>
-    public static Fleet Load(string path)
+    public static DeviceFleet Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         switch (FormatOf(path))

@@ -14,7 +14,7 @@ public static class FleetGenerator
     /// Which ids get which tier is a seeded shuffle, so that nothing ordered by id (data shards, sampling
     /// by id) lines up with the tiers. Each device's values come from its own stream (seed, id).
     /// </summary>
-    public static Fleet Generate(FleetSpec spec, int devices, ulong seed)
+    public static DeviceFleet Generate(FleetSpec spec, int devices, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
@@ -44,7 +44,7 @@ public static class FleetGenerator
                 availability[tierOf[id]],
                 t.DropoutProbability);
         }
-        return new Fleet(profiles);
+        return new DeviceFleet(profiles);
     }
 
     /// <summary>Devices per tier: largest-remainder rounding of the normalised shares (Hamilton's method).</summary>

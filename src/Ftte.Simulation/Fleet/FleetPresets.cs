@@ -30,7 +30,7 @@ public static class FleetPresets
     }
 
     /// <summary>Shorthand for <c>FleetGenerator.Generate(Get(name), devices, seed)</c>.</summary>
-    public static Fleet Create(string name, int devices, ulong seed) => FleetGenerator.Generate(Get(name), devices, seed);
+    public static DeviceFleet Create(string name, int devices, ulong seed) => FleetGenerator.Generate(Get(name), devices, seed);
 
     /// <summary>Four hardware classes from microcontroller sensors to flagship phones, 30/20/30/20 %.</summary>
     public static FleetSpec Tiers4() => new(

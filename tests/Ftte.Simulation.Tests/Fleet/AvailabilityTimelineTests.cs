@@ -1,6 +1,6 @@
 namespace Ftte.Simulation.Tests.Fleet;
 
-// Inside the namespace: from here the name Fleet would otherwise resolve to this test namespace.
+// Inside the namespace: from here the name DeviceFleet would otherwise resolve to this test namespace.
 using Ftte.Simulation.Fleet;
 
 public sealed class AvailabilityTimelineTests

@@ -21,13 +21,13 @@ public sealed class FleetFileTests : IDisposable
     }
 
     /// <summary>A generated fleet with all three availability kinds and awkward doubles.</summary>
-    private static Fleet MixedFleet()
+    private static DeviceFleet MixedFleet()
     {
         var devices = FleetPresets.Create("tiers4", 200, seed: 12).Devices.ToArray();
         devices[3] = devices[3] with { Availability = Availability.Daily(22.5, 7.25), LatencySeconds = 0.1 + 0.2 };
         devices[4] = devices[4] with { Availability = Availability.Daily(0, 24), DropoutProbability = 1.0 / 3 };
         devices[5] = devices[5] with { FlopsPerSecond = double.Epsilon * 1e300, LatencySeconds = 0, DropoutProbability = 1 };
-        return new Fleet(devices);
+        return new DeviceFleet(devices);
     }
 
     [Theory]
@@ -36,11 +36,11 @@ public sealed class FleetFileTests : IDisposable
     [InlineData("FLEET.JSON")]
     public void SaveLoad_RoundTrip_Exact(string name)
     {
-        Fleet fleet = MixedFleet();
+        DeviceFleet fleet = MixedFleet();
         string path = PathOf(name);
 
         FleetFile.Save(fleet, path);
-        Fleet loaded = FleetFile.Load(path);
+        DeviceFleet loaded = FleetFile.Load(path);
 
         Assert.Equal(fleet.Devices, loaded.Devices);
         Assert.Equal(fleet.Tiers, loaded.Tiers);
@@ -49,7 +49,7 @@ public sealed class FleetFileTests : IDisposable
     [Fact]
     public void Save_Csv_WritesHeaderAndEmptyCellsForOtherKinds()
     {
-        var fleet = new Fleet([new DeviceProfile(0, "s", 1024, 5e6, 1e5, 5e4, 0.5, Availability.Always, 0.05)]);
+        var fleet = new DeviceFleet([new DeviceProfile(0, "s", 1024, 5e6, 1e5, 5e4, 0.5, Availability.Always, 0.05)]);
         string path = PathOf("one.csv");
 
         FleetFile.Save(fleet, path);
@@ -66,7 +66,7 @@ public sealed class FleetFileTests : IDisposable
             "watch,1,2MiB,1e8,2e6,1e6,0.2,markov,1800,600,,,0.05\r\n" +
             "sensor,0,786432,5e6,1e5,5e4,0.5,daily,,,22,8,0\n\n");
 
-        Fleet fleet = FleetFile.Load(path);
+        DeviceFleet fleet = FleetFile.Load(path);
 
         Assert.Equal(new DeviceProfile(0, "sensor", 786432, 5e6, 1e5, 5e4, 0.5, Availability.Daily(22, 8), 0), fleet[0]);
         Assert.Equal(new DeviceProfile(1, "watch", 2 * 1024 * 1024, 1e8, 2e6, 1e6, 0.2, Availability.Markov(1800, 600), 0.05), fleet[1]);
@@ -206,7 +206,7 @@ public sealed class FleetFileTests : IDisposable
         string path = PathOf("many.csv");
         FleetFile.Save(FleetPresets.Create("stragglers-90", 500, seed: 1), path);
 
-        Fleet fleet = FleetFile.Load(path);
+        DeviceFleet fleet = FleetFile.Load(path);
 
         Assert.Equal(2, fleet.Devices.Select(d => d.Availability).Distinct(ReferenceEqualityComparer.Instance).Count());
         Assert.Equal(2, fleet.Devices.Select(d => d.Tier).Distinct(ReferenceEqualityComparer.Instance).Count());

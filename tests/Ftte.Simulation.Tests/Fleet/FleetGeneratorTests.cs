@@ -21,8 +21,8 @@ public sealed class FleetGeneratorTests
     [Fact]
     public void Generate_SameSeed_SameDevices()
     {
-        Fleet first = FleetGenerator.Generate(ThreeTiers, 300, seed: 42);
-        Fleet second = FleetGenerator.Generate(ThreeTiers, 300, seed: 42);
+        DeviceFleet first = FleetGenerator.Generate(ThreeTiers, 300, seed: 42);
+        DeviceFleet second = FleetGenerator.Generate(ThreeTiers, 300, seed: 42);
 
         Assert.Equal(first.Devices, second.Devices);
     }
@@ -183,8 +183,8 @@ public sealed class FleetGeneratorTests
     {
         DeviceProfile d = FleetGenerator.Generate(ThreeTiers, 1, 0)[0];
 
-        var gap = Assert.Throws<ArgumentException>(() => new Fleet([d, d with { Id = 2 }]));
-        var dup = Assert.Throws<ArgumentException>(() => new Fleet([d, d]));
+        var gap = Assert.Throws<ArgumentException>(() => new DeviceFleet([d, d with { Id = 2 }]));
+        var dup = Assert.Throws<ArgumentException>(() => new DeviceFleet([d, d]));
 
         Assert.Contains("0..1", gap.Message);
         Assert.Contains("twice", dup.Message);
@@ -198,7 +198,7 @@ public sealed class FleetGeneratorTests
             Availability = new Availability(AvailabilityKind.Always, MeanOnSeconds: 5, DailyHours: 3),
         };
 
-        var fleet = new Fleet([d]);
+        var fleet = new DeviceFleet([d]);
 
         Assert.Same(Availability.Always, fleet[0].Availability);
     }

@@ -12,7 +12,7 @@ public sealed class FleetMemoryTests
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
 
-        Fleet fleet = FleetPresets.Create("tiers4", 10_000, seed: 1);
+        DeviceFleet fleet = FleetPresets.Create("tiers4", 10_000, seed: 1);
         var timelines = new AvailabilityTimeline[fleet.Count];
         for (int i = 0; i < fleet.Count; i++)
         {
@@ -31,7 +31,7 @@ public sealed class FleetMemoryTests
 
     private static void Warm()
     {
-        Fleet warm = FleetPresets.Create("tiers4", 10, seed: 0);
+        DeviceFleet warm = FleetPresets.Create("tiers4", 10, seed: 0);
         for (int i = 0; i < warm.Count; i++) warm.Timeline(i, 0).IsOnline(3600);
     }
 }

@@ -1,6 +1,5 @@
 using Ftte.Reporting;
 using Ftte.Simulation.Fleet;
-using SimFleet = Ftte.Simulation.Fleet.Fleet;
 
 namespace Ftte.Simulation.Tests.Loop;
 
@@ -16,7 +15,7 @@ public class DeterminismTests
             Spread.Fixed(0.05), Availability.Always, DropoutProbability: 0.05),
     ]);
 
-    private static readonly SimFleet SmallFleet = FleetGenerator.Generate(Spec, devices: 16, seed: 11);
+    private static readonly DeviceFleet SmallFleet = FleetGenerator.Generate(Spec, devices: 16, seed: 11);
 
     /// <summary>FedAvg (deadline + over-selection), FedAsync and FedBuff on the same fleet; metrics.csv as a string.</summary>
     private static (string Csv, IReadOnlyList<RunResult> Runs) Compare(int workers, ulong seed)

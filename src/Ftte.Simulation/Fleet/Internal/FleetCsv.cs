@@ -9,7 +9,7 @@ namespace Ftte.Simulation.Fleet.Internal;
 /// </summary>
 internal static class FleetCsv
 {
-    public static void Write(Fleet fleet, TextWriter writer)
+    public static void Write(DeviceFleet fleet, TextWriter writer)
     {
         writer.Write(string.Join(',', FleetFields.CsvNames));
         writer.Write('\n');
@@ -36,7 +36,7 @@ internal static class FleetCsv
         }
     }
 
-    public static Fleet Read(TextReader reader, string file)
+    public static DeviceFleet Read(TextReader reader, string file)
     {
         int lineNumber = 0;
         int[]? fieldOfCell = null; // column index → Field

@@ -159,7 +159,7 @@ internal static class FleetFields
     /// Orders the devices by id and checks the ids are exactly 0..N−1. <paramref name="where"/> gives the
     /// location of device i in the file (e.g. "line 5" or "$.devices[3]") for the message.
     /// </summary>
-    public static Fleet Assemble(IReadOnlyList<DeviceProfile> devices, Func<int, Field, string, FleetFormatException> failAt,
+    public static DeviceFleet Assemble(IReadOnlyList<DeviceProfile> devices, Func<int, Field, string, FleetFormatException> failAt,
         Func<int, string> where, Func<string, FleetFormatException> failFile)
     {
         if (devices.Count == 0) throw failFile("the file lists no devices; a fleet needs at least one");
@@ -175,6 +175,6 @@ internal static class FleetFields
             indexOfId[id] = i;
         }
         // N ids, all < N and unique: none can be missing, so the fleet's own check cannot fail here.
-        return new Fleet(devices);
+        return new DeviceFleet(devices);
     }
 }

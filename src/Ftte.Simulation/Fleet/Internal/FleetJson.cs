@@ -11,7 +11,7 @@ internal static class FleetJson
 {
     private const string DevicesKey = "devices";
 
-    public static void Write(Fleet fleet, Stream stream)
+    public static void Write(DeviceFleet fleet, Stream stream)
     {
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         string[] k = FleetFields.JsonNames;
@@ -48,7 +48,7 @@ internal static class FleetJson
         w.Flush();
     }
 
-    public static Fleet Read(Stream stream, string file)
+    public static DeviceFleet Read(Stream stream, string file)
     {
         JsonDocument doc;
         try

@@ -7,12 +7,7 @@ namespace Ftte.Simulation.Fleet;
 /// the profiles (tier names and availability specs are shared between devices), so a 10,000-device fleet
 /// takes about a megabyte; availability timelines are created on demand per run.
 /// </summary>
-/// <remarks>
-/// Code in a namespace under Ftte.Simulation sees the namespace Ftte.Simulation.Fleet before any
-/// using directive at the top of the file; put <c>using Ftte.Simulation.Fleet;</c> after the file-scoped
-/// namespace line (or write Fleet.Fleet) to reach this type there.
-/// </remarks>
-public sealed class Fleet
+public sealed class DeviceFleet
 {
     // Stream tag for timeline seeds, so they never coincide with other per-device streams of the same run seed.
     private const ulong TimelineStream = 0x41564149_4C414249UL; // "AVAILABI"
@@ -25,7 +20,7 @@ public sealed class Fleet
     /// Validates every profile and checks that ids are exactly 0..N−1 (in any order; the fleet sorts them).
     /// Availability specs are canonicalised (fields of other kinds reset) so that files round-trip exactly.
     /// </summary>
-    public Fleet(IEnumerable<DeviceProfile> devices)
+    public DeviceFleet(IEnumerable<DeviceProfile> devices)
     {
         ArgumentNullException.ThrowIfNull(devices);
         DeviceProfile[] all = devices.ToArray();
