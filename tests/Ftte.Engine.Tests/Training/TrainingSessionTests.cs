@@ -54,11 +54,18 @@ public class TrainingSessionTests
         session.Step(batch);
         session.Step(batch - 1);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) session.Step(batch);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // A step that allocates does so every time, so one clean window of five steps proves it does not. Several
+        // windows are allowed because the runtime itself (tiered re-JIT, on-stack replacement) may allocate a few
+        // kilobytes on this thread at a moment that depends on machine load.
+        var windows = new List<long>();
+        for (int w = 0; w < 10 && (windows.Count == 0 || windows[^1] != 0); w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) session.Step(batch);
+            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
-        Assert.Equal(0, allocated);
+        Assert.True(windows[^1] == 0, $"every window of 5 steps allocated: {string.Join(", ", windows)} bytes");
     }
 
     [Fact]
