@@ -53,6 +53,7 @@ public static class HtmlReport
 
         AppendSetup(html, comparison);
         AppendSummary(html, comparison);
+        AppendReductions(html, comparison);
         if (comparison.Runs.Count > 0)
         {
             AppendAccuracyChart(html, comparison);
@@ -99,6 +100,23 @@ public static class HtmlReport
         double[] targets = [.. comparison.Runs.Select(r => r.Summary.TargetAccuracy).Distinct()];
         if (targets.Length == 1)
             html.Append("<p>Target accuracy ").Append(Invariant.Percent(targets[0], 2)).Append(".</p>\n");
+    }
+
+    private static void AppendReductions(StringBuilder html, Comparison comparison)
+    {
+        if (comparison.Reference is not { } reference || comparison.Runs.Count < 2) return;
+        html.Append("<h2>").Append(XmlText.Escape(reference)).Append(" against the others</h2>\n<div class=\"scroll\">\n<table class=\"summary\">\n<thead><tr>")
+            .Append("<th>against</th><th class=\"num\">time to target</th><th class=\"num\">peak memory</th><th class=\"num\">payload per task</th>")
+            .Append("<th class=\"num\">payload to target</th><th class=\"num\">payload total</th><th class=\"num\">final accuracy Δ</th></tr></thead>\n<tbody>\n");
+        foreach (var r in Reduction.Against(comparison, reference))
+        {
+            html.Append("<tr><td>").Append(XmlText.Escape(r.Other)).Append("</td>");
+            foreach (double? v in new[] { r.TimeToTarget, r.PeakMemory, r.PayloadPerTask, r.PayloadToTarget, r.PayloadTotal })
+                html.Append("<td class=\"num\">").Append(XmlText.Escape(TerminalTable.Less(v))).Append("</td>");
+            html.Append("<td class=\"num\">").Append(r.AccuracyDifference >= 0 ? "+" : "").Append(Invariant.Fixed(100 * r.AccuracyDifference, 2)).Append(" pt</td></tr>\n");
+        }
+        html.Append("</tbody>\n</table>\n</div>\n<p>Reductions are 1 − reference/other: how much less the reference needs. Payload per task excludes ")
+            .Append("the one-off first-contact downloads of frozen parts, which are counted in the totals.</p>\n");
     }
 
     private static void AppendAccuracyChart(StringBuilder html, Comparison comparison)

@@ -54,6 +54,11 @@ public sealed record RunSummary
     /// <summary>Mean bytes per completed task, down and up (first-contact downloads included).</summary>
     public required double BytesDownPerTask { get; init; }
     public required double BytesUpPerTask { get; init; }
+    /// <summary>
+    /// Of <see cref="BytesDown"/>, what first contacts cost: the frozen part of the model, downloaded once per device
+    /// and cached (partial broadcast). 0 when every task carries the full model.
+    /// </summary>
+    public long BytesDownFirstContact { get; init; }
     /// <summary>Largest planned peak training memory of any task.</summary>
     public required long PeakPlannedBytes { get; init; }
     public required long Tasks { get; init; }
@@ -84,4 +89,8 @@ public sealed record RunResult(RunSummary Summary, IReadOnlyList<MetricsPoint> P
 /// <summary>Several strategies on the same fleet, data and seed, for one report.</summary>
 /// <param name="Title">e.g. "quick: 100 devices, MNIST, LeNet".</param>
 /// <param name="Setup">Key facts of the setup, shown at the top of the report (name → value).</param>
-public sealed record Comparison(string Title, IReadOnlyList<KeyValuePair<string, string>> Setup, IReadOnlyList<RunResult> Runs);
+public sealed record Comparison(string Title, IReadOnlyList<KeyValuePair<string, string>> Setup, IReadOnlyList<RunResult> Runs)
+{
+    /// <summary>The run the others are measured against in the reductions table (its strategy label); null for none.</summary>
+    public string? Reference { get; init; }
+}

@@ -69,7 +69,32 @@ public static class SummaryJson
             WriteSummary(json, run.Summary);
         json.WriteEndArray();
 
+        if (comparison.Reference is { } reference)
+        {
+            json.WriteString("reference", reference);
+            json.WriteStartArray("reductions");
+            foreach (var r in Reduction.Against(comparison, reference))
+            {
+                json.WriteStartObject();
+                json.WriteString("against", r.Other);
+                Optional(json, "timeToTarget", r.TimeToTarget);
+                Optional(json, "peakMemory", r.PeakMemory);
+                Optional(json, "payloadPerTask", r.PayloadPerTask);
+                Optional(json, "payloadToTarget", r.PayloadToTarget);
+                Optional(json, "payloadTotal", r.PayloadTotal);
+                Number(json, "accuracyDifference", r.AccuracyDifference);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+
         json.WriteEndObject();
+    }
+
+    private static void Optional(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is double v) Number(json, name, v);
+        else json.WriteNull(name);
     }
 
     private static void WriteSummary(Utf8JsonWriter json, RunSummary s)
@@ -89,6 +114,7 @@ public static class SummaryJson
         json.WriteNumber("bytesUp", s.BytesUp);
         Number(json, "bytesDownPerTask", s.BytesDownPerTask);
         Number(json, "bytesUpPerTask", s.BytesUpPerTask);
+        json.WriteNumber("bytesDownFirstContact", s.BytesDownFirstContact);
         json.WriteNumber("peakPlannedBytes", s.PeakPlannedBytes);
         json.WriteNumber("tasks", s.Tasks);
         json.WriteNumber("updatesAccepted", s.UpdatesAccepted);

@@ -27,11 +27,33 @@ public static class TerminalTable
     public static string Render(IEnumerable<RunSummary> summaries, int maxWidth = 0) =>
         Build(summaries).Render(maxWidth > 0 ? maxWidth : ConsoleWidth());
 
+    /// <summary>The summary table and, when the comparison has a reference, the table of its reductions.</summary>
     public static string Render(Comparison comparison, int maxWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(comparison);
-        return Render(comparison.Runs.Select(r => r.Summary), maxWidth);
+        string summary = Render(comparison.Runs.Select(r => r.Summary), maxWidth);
+        if (comparison.Reference is not { } reference) return summary;
+        return summary + "\n" + ReductionTable(comparison, reference).Render(maxWidth > 0 ? maxWidth : ConsoleWidth());
     }
+
+    /// <summary>One row per other run: how much less the reference needs (1 − reference/other).</summary>
+    public static TextTable ReductionTable(Comparison comparison, string reference)
+    {
+        var table = new TextTable([$"{reference} against", "time to target", "peak memory", "payload/task", "payload to target", "payload total", "final acc. Δ"],
+            [ColumnAlignment.Left, ColumnAlignment.Right, ColumnAlignment.Right, ColumnAlignment.Right, ColumnAlignment.Right, ColumnAlignment.Right, ColumnAlignment.Right]);
+        foreach (var r in Reduction.Against(comparison, reference))
+            table.AddRow(r.Other, Less(r.TimeToTarget), Less(r.PeakMemory), Less(r.PayloadPerTask), Less(r.PayloadToTarget), Less(r.PayloadTotal),
+                (r.AccuracyDifference >= 0 ? "+" : "") + Internal.Invariant.Fixed(100 * r.AccuracyDifference, 2) + " pt");
+        return table;
+    }
+
+    /// <summary>"81.0% less", "12.5% more", or "—".</summary>
+    internal static string Less(double? reduction) => reduction switch
+    {
+        null => "—",
+        >= 0 => Internal.Invariant.Percent(reduction.Value) + " less",
+        _ => Internal.Invariant.Percent(-reduction.Value) + " more",
+    };
 
     public static void Write(TextWriter writer, Comparison comparison, int maxWidth = 0)
     {

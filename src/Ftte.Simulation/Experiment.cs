@@ -93,7 +93,18 @@ public sealed class Experiment
         Combine([.. (strategies ?? Config.Strategies).Select(s => RunOne(s, progress))]);
 
     /// <summary>The runs with this experiment's title and setup, ready for a report.</summary>
-    public Comparison Combine(IReadOnlyList<RunResult> runs) => new(Title(), Setup(), runs);
+    public Comparison Combine(IReadOnlyList<RunResult> runs) => new(Title(), Setup(), runs)
+    {
+        // The reference is named by its config label; reductions need it among the runs actually made.
+        Reference = Config.Reference is { } label && runs.Any(r => r.Strategy == ReportName(label)) ? ReportName(label) : null,
+    };
+
+    /// <summary>The name a configured strategy's runs carry in reports: its label when it has a name, else the strategy's own name.</summary>
+    private string ReportName(string label)
+    {
+        var s = Config.Strategies.First(x => x.Label == label);
+        return s.Name ?? CreateStrategy(s).Name;
+    }
 
     private string Title() => $"{Config.Name}: {Fleet.Count} devices, {Config.Data.Dataset}, {Model.Name}";
 

@@ -83,6 +83,8 @@ public sealed class Simulator
         public required long BytesUp;
         public TrainingJob? Job;
         public bool Downloaded;
+        /// <summary>Bytes of this download that are the frozen part's first contact (partial broadcast).</summary>
+        public long FirstContactBytes;
     }
 
     /// <summary>Cached per task shape: its plan and payload sizes.</summary>
@@ -127,6 +129,7 @@ public sealed class Simulator
         private double _wakeAt = double.PositiveInfinity;
         private double _lastEval = double.NegativeInfinity;
         private double _lastAccounting;
+        private long _firstContactBytes;
         private long _received, _accepted, _dropped, _stale, _failed, _bytesDown, _bytesUp, _tasks;
         private long _contributedSamples;
         private int _contributedDevices;
@@ -209,18 +212,19 @@ public sealed class Simulator
                 return ticket;
             }
 
-            long down = cost.FullBytes;
+            long down = cost.FullBytes, firstContact = 0;
             if (spec.Broadcast == Broadcast.TrainableOnly)
             {
-                // The frozen part is cached on the device after its first download (keyed by the trainable set:
-                // the frozen weights never change while that set is trained).
-                var cache = _frozenCached[deviceId] ??= [];
-                down = cache.Add(spec.TrainableKey) ? cost.FullBytes : cost.TrainableBytes;
+                // The frozen part is cached on the device once its first download completes (keyed by the trainable
+                // set: the frozen weights never change while that set is trained).
+                bool cached = _frozenCached[deviceId]?.Contains(spec.TrainableKey) == true;
+                down = cached ? cost.TrainableBytes : cost.FullBytes;
+                firstContact = cached ? 0 : cost.FullBytes - cost.TrainableBytes;
             }
             int samples = _sim._infos[deviceId].TrainSamples;
             double flops = (double)cost.Plan.TrainingFlopsPerSample * samples * spec.Local.Epochs;
             var times = TaskTimes.For(device, down, flops, cost.UploadBytes);
-            var task = new ActiveTask { Ticket = ticket, Times = times, BytesDown = down, BytesUp = cost.UploadBytes };
+            var task = new ActiveTask { Ticket = ticket, Times = times, BytesDown = down, BytesUp = cost.UploadBytes, FirstContactBytes = firstContact };
             _active[ticket.TaskId] = task;
 
             // Fate is drawn at dispatch from the task's own stream: a dropout at a uniform point of the task, or
@@ -340,6 +344,11 @@ public sealed class Simulator
                     {
                         downloading.Downloaded = true;
                         _bytesDown += downloading.BytesDown;
+                        if (downloading.FirstContactBytes > 0)
+                        {
+                            _firstContactBytes += downloading.FirstContactBytes;
+                            (_frozenCached[downloading.Ticket.DeviceId] ??= []).Add(downloading.Ticket.Spec.TrainableKey);
+                        }
                     }
                     break;
                 case EventKind.TrainingDone:
@@ -527,6 +536,7 @@ public sealed class Simulator
                 BytesUp = _bytesUp,
                 BytesDownPerTask = completed == 0 ? 0 : (double)_bytesDown / completed,
                 BytesUpPerTask = completed == 0 ? 0 : (double)_bytesUp / completed,
+                BytesDownFirstContact = _firstContactBytes,
                 PeakPlannedBytes = _tierPeak.Count == 0 ? 0 : _tierPeak.Values.Max(),
                 Tasks = _tasks,
                 UpdatesAccepted = _accepted,

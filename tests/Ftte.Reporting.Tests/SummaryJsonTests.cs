@@ -29,7 +29,7 @@ public sealed class SummaryJsonTests
         string[] expected =
         [
             "strategy", "targetAccuracy", "timeToTarget", "finalAccuracy", "bestAccuracy", "endTime", "finalVersion",
-            "bytesDown", "bytesUp", "bytesDownPerTask", "bytesUpPerTask", "peakPlannedBytes", "tasks",
+            "bytesDown", "bytesUp", "bytesDownPerTask", "bytesUpPerTask", "bytesDownFirstContact", "peakPlannedBytes", "tasks",
             "updatesAccepted", "updatesDropped", "updatesStale", "tasksFailed", "devices", "devicesExcluded",
             "dataShareExcluded", "devicesContributed", "dataShareContributed", "tiers", "wallSeconds", "overheadShare", "notes",
         ];

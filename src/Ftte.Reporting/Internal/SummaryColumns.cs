@@ -19,6 +19,7 @@ internal static class SummaryColumns
         new("bytes up", "up", true, s => ByteSize.Format(s.BytesUp)),
         new("down per task", "down/task", true, s => Bytes(s.BytesDownPerTask)),
         new("up per task", "up/task", true, s => Bytes(s.BytesUpPerTask)),
+        new("first-contact download", "1st contact", true, s => ByteSize.Format(s.BytesDownFirstContact)),
         new("updates accepted", "accepted", true, s => Invariant.Integer(s.UpdatesAccepted)),
         new("updates dropped", "dropped", true, s => Invariant.Integer(s.UpdatesDropped)),
         new("updates stale", "stale", true, s => Invariant.Integer(s.UpdatesStale)),

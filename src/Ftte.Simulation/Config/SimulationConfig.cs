@@ -24,6 +24,8 @@ public sealed record SimulationConfig : IValidatableConfig
     public RunConfig Run { get; init; } = new();
     [ConfigDoc("Strategies to run on the same fleet, data and seed (compare runs them all; simulate runs one).")]
     public IReadOnlyList<StrategyConfig> Strategies { get; init; } = [new StrategyConfig { Kind = StrategyKind.Fedbuff }];
+    [ConfigDoc("Label of the strategy the others are measured against (reductions table); absent: none.")]
+    public string? Reference { get; init; }
 
     public void Validate(string path)
     {
@@ -34,6 +36,9 @@ public sealed record SimulationConfig : IValidatableConfig
             if (!labels.Add(Strategies[i].Label))
                 throw new ConfigException(ConfigPath.Index(ConfigPath.Child(path, "strategies"), i),
                     $"two strategies are both called '{Strategies[i].Label}'; give one a different \"name\".");
+        if (Reference is { } reference && !labels.Contains(reference))
+            throw new ConfigException(ConfigPath.Child(path, "reference"),
+                $"no strategy is called '{reference}'; expected one of {string.Join(", ", labels)}.");
     }
 }
 

@@ -1,0 +1,77 @@
+using System.Text.Json;
+
+namespace Ftte.Reporting.Tests;
+
+public class ReductionTests
+{
+    private static Comparison TwoRuns()
+    {
+        var reference = TestRuns.Run("FTTE") with
+        {
+            Summary = TestRuns.Summary("FTTE", timeToTarget: 190) with
+            {
+                PeakPlannedBytes = 200_000, BytesDown = 3_000_000, BytesUp = 1_000_000, BytesDownFirstContact = 1_000_000,
+                UpdatesAccepted = 90, UpdatesDropped = 5, UpdatesStale = 5, FinalAccuracy = 0.90,
+            },
+        };
+        var other = TestRuns.Run("FedAvg") with
+        {
+            Summary = TestRuns.Summary("FedAvg", timeToTarget: 1000) with
+            {
+                PeakPlannedBytes = 1_000_000, BytesDown = 8_000_000, BytesUp = 8_000_000,
+                UpdatesAccepted = 100, UpdatesDropped = 0, UpdatesStale = 0, FinalAccuracy = 0.92,
+            },
+        };
+        return new Comparison("t", [], [reference, other]) { Reference = "FTTE" };
+    }
+
+    [Fact]
+    public void Against_ComputesOneMinusReferenceOverOther_AndExcludesFirstContactFromPerTaskPayload()
+    {
+        var r = Assert.Single(Reduction.Against(TwoRuns(), "FTTE"));
+        Assert.Equal("FedAvg", r.Other);
+        Assert.Equal(1 - 190.0 / 1000, r.TimeToTarget!.Value, 12);
+        Assert.Equal(0.8, r.PeakMemory!.Value, 12);
+        // FTTE: (3,000,000 − 1,000,000 + 1,000,000) / 100 tasks = 30,000; FedAvg: 16,000,000 / 100 = 160,000.
+        Assert.Equal(1 - 30_000.0 / 160_000, r.PayloadPerTask!.Value, 12);
+        Assert.Equal(1 - 4_000_000.0 / 16_000_000, r.PayloadTotal!.Value, 12);
+        Assert.Equal(-0.02, r.AccuracyDifference, 12);
+    }
+
+    [Fact]
+    public void NeverReachingTheTarget_LeavesTheTimeReductionEmpty()
+    {
+        var c = TwoRuns();
+        c = c with { Runs = [c.Runs[0], c.Runs[1] with { Summary = c.Runs[1].Summary with { TimeToTarget = null } }] };
+        Assert.Null(Reduction.Against(c, "FTTE")[0].TimeToTarget);
+        Assert.Contains("—", TerminalTable.ReductionTable(c, "FTTE").Render());
+    }
+
+    [Fact]
+    public void UnknownReference_IsAnErrorNamingTheRuns()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Reduction.Against(TwoRuns(), "FedBuff"));
+        Assert.Contains("FTTE, FedAvg", e.Message);
+    }
+
+    [Fact]
+    public void Writers_ShowTheReductions_WhenAReferenceIsSet()
+    {
+        var c = TwoRuns();
+        string text = TerminalTable.Render(c, 200);
+        Assert.Contains("81.0% less", text);
+        Assert.Contains("80.0% less", text);
+        Assert.Contains("-2.00 pt", text);
+        string html = HtmlReport.Render(c);
+        Assert.Contains("FTTE against the others", html);
+        using var json = JsonDocument.Parse(SummaryJson.ToJson(c));
+        Assert.Equal("FTTE", json.RootElement.GetProperty("reference").GetString());
+        var row = json.RootElement.GetProperty("reductions")[0];
+        Assert.Equal("FedAvg", row.GetProperty("against").GetString());
+        Assert.Equal(0.81, row.GetProperty("timeToTarget").GetDouble(), 12);
+        Assert.Equal(1_000_000, json.RootElement.GetProperty("runs")[0].GetProperty("bytesDownFirstContact").GetInt64());
+
+        // Without a reference the writers stay as they were.
+        Assert.DoesNotContain("against the others", HtmlReport.Render(c with { Reference = null }));
+    }
+}
