@@ -13,7 +13,7 @@ namespace Ftte.Bench;
 /// and 256 (SGD, momentum 0.9, lr 0.01, cross-entropy — the same setup as bench/pytorch/reference.py).
 /// Data are seeded random inputs: throughput does not depend on their values.
 /// Options: --json (one object per line), --seconds S (timed window per case, default 3),
-/// --models mlp,lenet, --batches 32,256.
+/// --models mlp,lenet, --batches 32,256, --profile (time per layer instead, see <see cref="TrainProfile"/>).
 /// </summary>
 internal static class TrainBenchmark
 {
@@ -23,6 +23,12 @@ internal static class TrainBenchmark
         double seconds = double.Parse(Value(args, "--seconds") ?? "3", CultureInfo.InvariantCulture);
         string[] models = (Value(args, "--models") ?? "mlp,lenet").Split(',');
         int[] batches = (Value(args, "--batches") ?? "32,256").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
+        if (args.Contains("--profile"))
+        {
+            foreach (string name in models)
+                foreach (int batch in batches) TrainProfile.Run(name, batch, seconds);
+            return 0;
+        }
         if (!json) Console.WriteLine($"{"model",-18} {"batch",5} {"threads",7} {"samples/s",12} {"step µs",9} {"train GFLOP/s",13}");
         foreach (string name in models)
             foreach (int batch in batches)

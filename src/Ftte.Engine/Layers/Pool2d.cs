@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using Ftte.Engine.Kernels;
 
 namespace Ftte.Engine.Layers;
 
@@ -41,6 +42,12 @@ public sealed class MaxPool2d : Layer
         var argMax = save ? MemoryMarshal.Cast<float, int>(ctx.Saved) : default;
         int k = KernelSize, stride = Stride, inW = _inW, outW = _outW;
         int planes = ctx.Batch * InputShape[0];
+        if (k == 2 && stride == 2)
+        {
+            // The common case gets a branch-free vector kernel (same winners as the loop below).
+            PoolKernels.MaxPool2x2(ctx.X, planes, InputShape[1], inW, ctx.Y, argMax, useVector: true);
+            return;
+        }
         for (int p = 0; p < planes; p++)
         {
             var x = ctx.X.Slice(p * _inPlane, _inPlane);

@@ -43,6 +43,12 @@ internal sealed class PlanRunner
     public (double Loss, int Correct) ForwardAndLoss(int count)
     {
         Forward(count);
+        return Loss(count);
+    }
+
+    /// <summary>The loss on the logits of the last forward pass; writes ∂L/∂logits when the last layer needs a gradient.</summary>
+    public (double Loss, int Correct) Loss(int count)
+    {
         int last = _model.Layers.Count - 1;
         var layout = Plan.Layout;
         int classes = _model.ClassCount;
@@ -60,51 +66,55 @@ internal sealed class PlanRunner
 
     public void Forward(int count)
     {
-        var layers = _model.Layers;
-        var layout = Plan.Layout;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            var layer = layers[i];
-            var inputs = _model.InputsOf(i);
-            var ctx = new ForwardContext
-            {
-                Batch = count,
-                X = Activation(inputs[0], count),
-                X2 = inputs.Length > 1 ? Activation(inputs[1], count) : default,
-                Y = _arena.Get(layout[i].Output, (long)count * layer.OutputShape.Size),
-                Saved = _arena.Get(layout[i].Saved),
-                Workspace = _arena.Get(layout[i].ForwardWorkspace),
-            };
-            layer.Forward(ctx, Plan.Needs[i]);
-        }
+        for (int i = 0; i < _model.Layers.Count; i++) ForwardLayer(i, count);
     }
 
     public void Backward(int count)
     {
-        var layers = _model.Layers;
+        for (int i = _model.Layers.Count - 1; i >= 0; i--) BackwardLayer(i, count);
+    }
+
+    /// <summary>Layer i's forward call (one step of <see cref="Forward"/>; the profiler times each).</summary>
+    public void ForwardLayer(int i, int count)
+    {
         var layout = Plan.Layout;
-        for (int i = layers.Count - 1; i >= 0; i--)
+        var layer = _model.Layers[i];
+        var inputs = _model.InputsOf(i);
+        var ctx = new ForwardContext
         {
-            var needs = Plan.Needs[i];
-            if (!needs.Backward) continue;
-            var layer = layers[i];
-            var inputs = _model.InputsOf(i);
-            var ctx = new BackwardContext
-            {
-                Batch = count,
-                X = _memory[i].KeepInputs ? Activation(inputs[0], count) : default,
-                X2 = _memory[i].KeepInputs && inputs.Length > 1 ? Activation(inputs[1], count) : default,
-                Y = _memory[i].KeepOutput ? _arena.Get(layout[i].Output, (long)count * layer.OutputShape.Size) : default,
-                Dy = _arena.Get(layout[i].Gradient, (long)count * layer.OutputShape.Size),
-                Dx = InputGradient(i, inputs, 0, count),
-                Dx2 = inputs.Length > 1 ? InputGradient(i, inputs, 1, count) : default,
-                Saved = _arena.Get(layout[i].Saved),
-                Workspace = _arena.Get(layout[i].BackwardWorkspace),
-                Grad0 = _arena.Get(_gradientOfLayerParam0[i]),
-                Grad1 = _arena.Get(_gradientOfLayerParam1[i]),
-            };
-            layer.Backward(ctx, needs);
-        }
+            Batch = count,
+            X = Activation(inputs[0], count),
+            X2 = inputs.Length > 1 ? Activation(inputs[1], count) : default,
+            Y = _arena.Get(layout[i].Output, (long)count * layer.OutputShape.Size),
+            Saved = _arena.Get(layout[i].Saved),
+            Workspace = _arena.Get(layout[i].ForwardWorkspace),
+        };
+        layer.Forward(ctx, Plan.Needs[i]);
+    }
+
+    /// <summary>Layer i's backward call, nothing when it has no gradient to compute (one step of <see cref="Backward"/>).</summary>
+    public void BackwardLayer(int i, int count)
+    {
+        var layout = Plan.Layout;
+        var needs = Plan.Needs[i];
+        if (!needs.Backward) return;
+        var layer = _model.Layers[i];
+        var inputs = _model.InputsOf(i);
+        var ctx = new BackwardContext
+        {
+            Batch = count,
+            X = _memory[i].KeepInputs ? Activation(inputs[0], count) : default,
+            X2 = _memory[i].KeepInputs && inputs.Length > 1 ? Activation(inputs[1], count) : default,
+            Y = _memory[i].KeepOutput ? _arena.Get(layout[i].Output, (long)count * layer.OutputShape.Size) : default,
+            Dy = _arena.Get(layout[i].Gradient, (long)count * layer.OutputShape.Size),
+            Dx = InputGradient(i, inputs, 0, count),
+            Dx2 = inputs.Length > 1 ? InputGradient(i, inputs, 1, count) : default,
+            Saved = _arena.Get(layout[i].Saved),
+            Workspace = _arena.Get(layout[i].BackwardWorkspace),
+            Grad0 = _arena.Get(_gradientOfLayerParam0[i]),
+            Grad1 = _arena.Get(_gradientOfLayerParam1[i]),
+        };
+        layer.Backward(ctx, needs);
     }
 
     private Span<float> Activation(int node, int count) => node < 0

@@ -57,9 +57,18 @@ public sealed class TrainingSession
             throw new ArgumentOutOfRangeException(nameof(count), count, $"A step takes 1..{BatchSize} samples (the planned batch size).");
         var (loss, correct) = _runner.ForwardAndLoss(count);
         _runner.Backward(count);
+        FinishStep();
+        return new StepResult(loss, correct, count);
+    }
+
+    /// <summary>The runner, for the benchmark's per-layer profile (which replays <see cref="Step(int)"/> a layer at a time).</summary>
+    internal PlanRunner Runner => _runner;
+
+    /// <summary>The end of a step, after backward: count it and update the trained parameters.</summary>
+    internal void FinishStep()
+    {
         _step++;
         ApplyOptimizer();
-        return new StepResult(loss, correct, count);
     }
 
     /// <summary>
