@@ -35,6 +35,11 @@ internal static class ConvColumns
     {
         int ho = OutputSize(h, kh, strideH, padH), wo = OutputSize(w, kw, strideW, padW);
         CheckLengths(x.Length, col.Length, c, h, w, kh, kw, ho, wo);
+        if (IsSameWidthStride1(strideH, strideW, w, wo))
+        {
+            Im2ColSameWidth(x, c, h, w, kh, kw, padH, padW, ho, col);
+            return;
+        }
         int plane = ho * wo;
         int row = 0;
         for (int ch = 0; ch < c; ch++)
@@ -75,12 +80,19 @@ internal static class ConvColumns
     /// The adjoint of <see cref="Im2Col"/>: (C·kh·kw, Ho·Wo) → (C, H, W), added into <paramref name="dx"/>.
     /// Every column element is added to the input pixel it was copied from (padding positions are dropped), in a fixed
     /// (ch, ki, kj, oy, ox) order, so the result is deterministic; at stride 1 each row segment is one vector add.
+    /// The elements of <paramref name="col"/> that fall in the left/right padding may be overwritten with zeros (they are
+    /// dropped either way): that lets a same-width stride-1 convolution add each column row with one vector add.
     /// </summary>
-    public static void Col2ImAccumulate(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
+    public static void Col2ImAccumulate(Span<float> col, int c, int h, int w, int kh, int kw,
         int strideH, int strideW, int padH, int padW, Span<float> dx)
     {
         int ho = OutputSize(h, kh, strideH, padH), wo = OutputSize(w, kw, strideW, padW);
         CheckLengths(dx.Length, col.Length, c, h, w, kh, kw, ho, wo);
+        if (IsSameWidthStride1(strideH, strideW, w, wo))
+        {
+            Col2ImSameWidth(col, c, h, w, kh, kw, padH, padW, ho, dx);
+            return;
+        }
         int plane = ho * wo;
         int row = 0;
         for (int ch = 0; ch < c; ch++)
@@ -110,6 +122,92 @@ internal static class ConvColumns
                         }
                     }
                 }
+        }
+    }
+
+    // ---- Stride 1 with Wo = W (a "same" convolution along the rows, 2·padW = kw − 1) ----
+    //
+    // Why: then output row oy and input row iy = oy − padH + ki have the same length, so column row (ch, ki, kj) restricted to
+    // the valid output rows is ONE contiguous run of the image, shifted by (ki − padH)·W + (kj − padW): one block copy (or
+    // one vector add) per column row instead of one per (column row, output row) — 14 calls of 14 floats each became one of
+    // ~196 for LeNet's conv2. The only elements the run gets wrong are the kj-dependent padding columns (ox below lo or from
+    // hi on), which it fills from the neighbouring image row: those few are zeroed after the copy (or before the add).
+
+    private static bool IsSameWidthStride1(int strideH, int strideW, int w, int wo) => strideH == 1 && strideW == 1 && wo == w;
+
+    /// <summary>The output rows [lo, hi) whose input row oy − padH + ki lies inside [0, h) (stride 1).</summary>
+    private static (int Lo, int Hi) ValidRows(int h, int ho, int padH, int ki) =>
+        (Math.Max(0, padH - ki), Math.Min(ho, h + padH - ki));
+
+    private static void Im2ColSameWidth(ReadOnlySpan<float> x, int c, int h, int w, int kh, int kw, int padH, int padW, int ho, Span<float> col)
+    {
+        int plane = ho * w, imageSize = h * w;
+        int row = 0;
+        for (int ch = 0; ch < c; ch++)
+        {
+            var image = x.Slice(ch * imageSize, imageSize);
+            for (int ki = 0; ki < kh; ki++)
+            {
+                var (rowLo, rowHi) = ValidRows(h, ho, padH, ki);
+                for (int kj = 0; kj < kw; kj++, row++)
+                {
+                    var dst = col.Slice(row * plane, plane);
+                    if (rowLo >= rowHi)
+                    {
+                        dst.Clear();
+                        continue;
+                    }
+                    // dst[t] = image[t + shift] for t in [rowLo·W, rowHi·W), clamped to the image at its two ends.
+                    int shift = (ki - padH) * w + kj - padW;
+                    int t0 = rowLo * w, t1 = rowHi * w;
+                    int a = Math.Max(t0, -shift), b = Math.Min(t1, imageSize - shift);
+                    dst[..a].Clear();
+                    image.Slice(a + shift, b - a).CopyTo(dst[a..b]);
+                    dst[b..].Clear();
+                    var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
+                    if (lo == 0 && hi == w) continue;
+                    for (int oy = rowLo; oy < rowHi; oy++)
+                    {
+                        var seg = dst.Slice(oy * w, w);
+                        seg[..lo].Clear();
+                        seg[hi..].Clear();
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Col2ImSameWidth(Span<float> col, int c, int h, int w, int kh, int kw, int padH, int padW, int ho, Span<float> dx)
+    {
+        int plane = ho * w, imageSize = h * w;
+        int row = 0;
+        for (int ch = 0; ch < c; ch++)
+        {
+            var image = dx.Slice(ch * imageSize, imageSize);
+            for (int ki = 0; ki < kh; ki++)
+            {
+                var (rowLo, rowHi) = ValidRows(h, ho, padH, ki);
+                for (int kj = 0; kj < kw; kj++, row++)
+                {
+                    if (rowLo >= rowHi) continue;
+                    var src = col.Slice(row * plane, plane);
+                    var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
+                    if (lo < hi && (lo > 0 || hi < w))
+                        for (int oy = rowLo; oy < rowHi; oy++)
+                        {
+                            var seg = src.Slice(oy * w, w);
+                            seg[..lo].Clear();
+                            seg[hi..].Clear();
+                        }
+                    else if (lo >= hi) continue;
+                    // image[t + shift] += src[t] for t in [rowLo·W, rowHi·W), clamped to the image; the zeroed padding
+                    // columns add nothing, and each pixel gets the same sums in the same (ki, kj) order as the general loop.
+                    int shift = (ki - padH) * w + kj - padW;
+                    int a = Math.Max(rowLo * w, -shift), b = Math.Min(rowHi * w, imageSize - shift);
+                    var d = image.Slice(a + shift, b - a);
+                    TensorPrimitives.Add(d, src[a..b], d);
+                }
+            }
         }
     }
 

@@ -17,6 +17,10 @@ public sealed class ConvColumnsTests
         { 1, 3, 3, 3, 3, 1, 1, 2, 2 },      // padding wider than the overlap: whole rows of zeros
         { 4, 6, 6, 1, 1, 1, 1, 0, 0 },      // 1×1
         { 2, 11, 10, 3, 4, 3, 2, 1, 0 },    // stride 3 rows
+        { 2, 6, 9, 5, 5, 1, 1, 2, 2 },      // same-width stride 1 (one block per column row): 5×5, pad 2
+        { 3, 4, 7, 3, 5, 1, 1, 0, 2 },      // same width, no row padding, non-square kernel
+        { 2, 2, 3, 5, 3, 1, 1, 2, 1 },      // same width, rows mostly padding
+        { 1, 1, 4, 3, 3, 1, 1, 1, 1 },      // same width, one image row
     };
 
     [Theory]
