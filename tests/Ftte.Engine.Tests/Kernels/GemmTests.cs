@@ -44,6 +44,7 @@ public sealed class GemmTests
             (8, 784, 9, false, false),     // LeNet conv1 forward: W·cols
             (16, 196, 72, false, false),   // LeNet conv2 forward
             (8, 9, 784, false, true),      // LeNet conv1 dW = dY·colsᵀ
+            (16, 72, 196, false, true),    // LeNet conv2 dW: dot products with a masked k tail (196 = 12·16 + 4)
             (72, 196, 16, true, false),    // LeNet conv2 dcols = Wᵀ·dY
             (300, 70, 600, false, false),  // several MC and KC blocks
             (150, 33, 513, true, true),
@@ -172,6 +173,31 @@ public sealed class GemmTests
         Gemm.Multiply(Parse(path), false, true, m, n, k, a, k, b, k, second, n, false, workspace);
 
         Assert.Equal(first, second);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Multiply_DotProductShapes_ElementDoesNotDependOnItsTile(string path)
+    {
+        // A·Bᵀ small enough for dot products: full tiles, edge rows and edge columns must give each element the same bits
+        // as a 1×1 multiply of its own row and column, at depths with and without a k tail.
+        var rng = new Rng(37);
+        foreach (int k in new[] { 1, 7, 16, 35, 196 })
+        {
+            int m = 7, n = 9;
+            var a = Random(rng, m * k);
+            var b = Random(rng, n * k);
+            Assert.True(Gemm.UseDotProducts(Parse(path), false, true, m, n, k) || Parse(path) == GemmPath.Scalar);
+            var all = new float[m * n];
+            Gemm.Multiply(Parse(path), false, true, m, n, k, a, k, b, k, all, n, false, new float[Gemm.WorkspaceFloats(false, true, m, n, k)]);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    var one = new float[1];
+                    Gemm.Multiply(Parse(path), false, true, 1, 1, k, a.AsSpan(i * k, k), k, b.AsSpan(j * k, k), k, one, 1, false, []);
+                    Assert.Equal(one[0], all[i * n + j]);
+                }
+        }
     }
 
     [Theory]
