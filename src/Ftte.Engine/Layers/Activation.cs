@@ -32,11 +32,32 @@ public sealed class Activation : Layer
         if (Function == ActivationKind.Relu6) TensorPrimitives.Min(ctx.Y[..n], 6f, ctx.Y[..n]);
     }
 
+    internal override bool CanOverwriteInputGradient => true;
+
     internal override void Backward(in BackwardContext ctx, in LayerNeeds needs)
     {
         if (!needs.InputGrad()) return;
         int n = ctx.Batch * OutputShape.Size;
-        MaskedAccumulate(ctx.Y[..n], ctx.Dy[..n], ctx.Dx[..n], Cap);
+        if (ctx.OverwriteDx) MaskedCopy(ctx.Y[..n], ctx.Dy[..n], ctx.Dx[..n], Cap);
+        else MaskedAccumulate(ctx.Y[..n], ctx.Dy[..n], ctx.Dx[..n], Cap);
+    }
+
+    /// <summary>dx = dy where 0 &lt; y &lt; cap, else 0 (the first writer of dx: no clear, no read of it). Vector&lt;float&gt; body, scalar tail.</summary>
+    internal static void MaskedCopy(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, float cap)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && y.Length >= Vector<float>.Count)
+        {
+            var zero = Vector<float>.Zero;
+            var capV = new Vector<float>(cap);
+            for (; i <= y.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var yv = new Vector<float>(y[i..]);
+                var mask = Vector.BitwiseAnd(Vector.GreaterThan(yv, zero), Vector.LessThan(yv, capV));
+                Vector.ConditionalSelect(mask, new Vector<float>(dy[i..]), zero).CopyTo(dx[i..]);
+            }
+        }
+        for (; i < y.Length; i++) dx[i] = y[i] > 0f && y[i] < cap ? dy[i] : 0f;
     }
 
     /// <summary>dx += dy where 0 &lt; y &lt; cap. Vector&lt;float&gt; body, scalar tail.</summary>

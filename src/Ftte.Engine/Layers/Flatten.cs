@@ -18,11 +18,14 @@ public sealed class Flatten : Layer
         ctx.X[..n].CopyTo(ctx.Y);
     }
 
+    internal override bool CanOverwriteInputGradient => true;
+
     internal override void Backward(in BackwardContext ctx, in LayerNeeds needs)
     {
         if (!needs.InputGrad()) return;
         int n = ctx.Batch * OutputShape.Size;
-        TensorPrimitives.Add(ctx.Dx[..n], ctx.Dy[..n], ctx.Dx[..n]);
+        if (ctx.OverwriteDx) ctx.Dy[..n].CopyTo(ctx.Dx);
+        else TensorPrimitives.Add(ctx.Dx[..n], ctx.Dy[..n], ctx.Dx[..n]);
     }
 
     internal override IEnumerable<KeyValuePair<string, object>> DescribeOptions() => [];

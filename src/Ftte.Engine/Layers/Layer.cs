@@ -57,8 +57,18 @@ public abstract class Layer
 
     internal abstract void Forward(in ForwardContext ctx, in LayerNeeds needs);
 
-    /// <summary>Accumulates (+=) input gradients into ctx.Dx / ctx.Dx2 and overwrites parameter gradients.</summary>
+    /// <summary>
+    /// Accumulates (+=) input gradients into ctx.Dx / ctx.Dx2 — or, when <see cref="BackwardContext.OverwriteDx"/>, writes
+    /// every element of ctx.Dx — and overwrites parameter gradients.
+    /// </summary>
     internal abstract void Backward(in BackwardContext ctx, in LayerNeeds needs);
+
+    /// <summary>
+    /// Whether <see cref="Backward"/> honours <see cref="BackwardContext.OverwriteDx"/> for its single input. When the layer is
+    /// the first to write that gradient, the runner then skips clearing it: one pass over the buffer saved, and the layer's
+    /// own pass writes instead of read-modify-writes (ReLU, flatten, linear).
+    /// </summary>
+    internal virtual bool CanOverwriteInputGradient => false;
 
     /// <summary>Options for the JSON description (everything but kind, name and inputs).</summary>
     internal abstract IEnumerable<KeyValuePair<string, object>> DescribeOptions();
@@ -127,6 +137,11 @@ internal readonly ref struct BackwardContext
     public ReadOnlySpan<float> Dy { get; init; }
     /// <summary>Input gradients to accumulate into (+=); empty when not needed.</summary>
     public Span<float> Dx { get; init; }
+    /// <summary>
+    /// Dx (the first input's gradient) was not cleared and holds stale values: write every element instead of adding.
+    /// Set only for layers with <see cref="Layer.CanOverwriteInputGradient"/> that are the first writer of that gradient.
+    /// </summary>
+    public bool OverwriteDx { get; init; }
     public Span<float> Dx2 { get; init; }
     public ReadOnlySpan<float> Saved { get; init; }
     public Span<float> Workspace { get; init; }

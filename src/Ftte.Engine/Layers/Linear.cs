@@ -62,13 +62,15 @@ public sealed class Linear : Layer
         }
     }
 
+    internal override bool CanOverwriteInputGradient => true;
+
     internal override void Backward(in BackwardContext ctx, in LayerNeeds needs)
     {
         int b = ctx.Batch;
         if (needs.InputGrad())
         {
-            // dX += dY·W : (B,Out) × (Out,In) → (B,In)
-            Gemm.Multiply(false, false, b, In, Out, ctx.Dy, Out, _weight.Data, In, ctx.Dx, In, accumulate: true, ctx.Workspace);
+            // dX (+)= dY·W : (B,Out) × (Out,In) → (B,In)
+            Gemm.Multiply(false, false, b, In, Out, ctx.Dy, Out, _weight.Data, In, ctx.Dx, In, accumulate: !ctx.OverwriteDx, ctx.Workspace);
         }
         if (needs.Selection(0) is { } w)
         {

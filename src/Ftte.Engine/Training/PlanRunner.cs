@@ -100,6 +100,8 @@ internal sealed class PlanRunner
         if (!needs.Backward) return;
         var layer = _model.Layers[i];
         var inputs = _model.InputsOf(i);
+        bool overwrite = layer.CanOverwriteInputGradient && inputs.Length == 1 && inputs[0] >= 0 && needs.InputGrad()
+                         && layout[inputs[0]].FirstGradientWriter == i;
         var ctx = new BackwardContext
         {
             Batch = count,
@@ -107,8 +109,9 @@ internal sealed class PlanRunner
             X2 = _memory[i].KeepInputs && inputs.Length > 1 ? Activation(inputs[1], count) : default,
             Y = _memory[i].KeepOutput ? _arena.Get(layout[i].Output, (long)count * layer.OutputShape.Size) : default,
             Dy = _arena.Get(layout[i].Gradient, (long)count * layer.OutputShape.Size),
-            Dx = InputGradient(i, inputs, 0, count),
-            Dx2 = inputs.Length > 1 ? InputGradient(i, inputs, 1, count) : default,
+            Dx = InputGradient(i, inputs, 0, count, clear: !overwrite),
+            OverwriteDx = overwrite,
+            Dx2 = inputs.Length > 1 ? InputGradient(i, inputs, 1, count, clear: true) : default,
             Saved = _arena.Get(layout[i].Saved),
             Workspace = _arena.Get(layout[i].BackwardWorkspace),
             Grad0 = _arena.Get(_gradientOfLayerParam0[i]),
@@ -121,13 +124,16 @@ internal sealed class PlanRunner
         ? _arena.Get(Plan.InputBuffer, (long)count * _model.InputShape.Size)
         : _arena.Get(Plan.Layout[node].Output, (long)count * _model.Layers[node].OutputShape.Size);
 
-    /// <summary>The gradient buffer of input k of layer i, cleared when layer i is its first writer (layers accumulate).</summary>
-    private Span<float> InputGradient(int layer, ReadOnlySpan<int> inputs, int k, int count)
+    /// <summary>
+    /// The gradient buffer of input k of layer i, cleared when layer i is its first writer (layers accumulate) unless the layer
+    /// overwrites it (<paramref name="clear"/> false).
+    /// </summary>
+    private Span<float> InputGradient(int layer, ReadOnlySpan<int> inputs, int k, int count, bool clear)
     {
         int source = inputs[k];
         if (source < 0 || !Plan.Needs[layer].InputGrad(k)) return default;
         var span = _arena.Get(Plan.Layout[source].Gradient, (long)count * _model.Layers[source].OutputShape.Size);
-        if (Plan.Layout[source].FirstGradientWriter == layer) span.Clear();
+        if (clear && Plan.Layout[source].FirstGradientWriter == layer) span.Clear();
         return span;
     }
 }

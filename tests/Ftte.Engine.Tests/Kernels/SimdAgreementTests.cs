@@ -40,6 +40,14 @@ public sealed class SimdAgreementTests
 
     [Theory]
     [MemberData(nameof(LengthData))]
+    public void MaskedCopy_Relu_MatchesScalarReference(int n) => AssertMaskedCopyAgrees(n, float.PositiveInfinity, seed: 11);
+
+    [Theory]
+    [MemberData(nameof(LengthData))]
+    public void MaskedCopy_Relu6_MatchesScalarReference(int n) => AssertMaskedCopyAgrees(n, 6f, seed: 12);
+
+    [Theory]
+    [MemberData(nameof(LengthData))]
     public void Sgd_NoMomentum_MatchesScalarReference(int n) => AssertSgdAgrees(n, lr: 0.05f, momentum: 0f, decay: 0f, seed: 3);
 
     [Theory]
@@ -83,6 +91,23 @@ public sealed class SimdAgreementTests
                     $"C[{i},{j}]: {path} {vector[i * n + j]} vs scalar {scalar[i * n + j]} (bound {bound})");
             }
         }
+    }
+
+    private static void AssertMaskedCopyAgrees(int n, float cap, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var y = Random(rng, n, -2f, 8f);
+        float[] edges = [0f, -0f, cap, 6f, float.Epsilon, MathF.BitDecrement(cap)];
+        for (int i = 0; i < n; i += 3) y[i] = edges[i / 3 % edges.Length];
+        var dy = Random(rng, n, -1f, 1f);
+        var dx = new float[n];
+        Array.Fill(dx, float.NaN);   // stale contents are overwritten, never read
+        var expected = new float[n];
+        for (int i = 0; i < n; i++) expected[i] = y[i] > 0f && y[i] < cap ? dy[i] : 0f;
+
+        Activation.MaskedCopy(y, dy, dx, cap);
+
+        Assert.Equal(expected, dx);
     }
 
     private static void AssertMaskedAccumulateAgrees(int n, float cap, ulong seed)
