@@ -142,6 +142,98 @@ internal static class PoolKernels
         Sse2.Store(index + ow, at);
     }
 
+    /// <summary>
+    /// The adjoint of <see cref="MaxPool2x2"/> as the first writer of dx: every element of (P, H, W) <paramref name="dx"/> is
+    /// written — dy[o] at window o's arg-max, 0 at its other three elements and on a ragged last row or column — so the
+    /// buffer needs no clearing first and is never read. The vector body builds each window's two dx pairs by duplicating
+    /// its dy and arg-max into adjacent lanes and comparing with the lanes' own positions; no scatter, no branches.
+    /// </summary>
+    public static unsafe void MaxPool2x2BackwardOverwrite(ReadOnlySpan<float> dy, ReadOnlySpan<int> argMax, int planes, int h, int w, Span<float> dx, bool useVector)
+    {
+        int ho = h / 2, wo = w / 2;
+        if ((long)planes * h * w > dx.Length || (long)planes * ho * wo > dy.Length || (long)planes * ho * wo > argMax.Length) ThrowTooShort();
+        bool vector = useVector && VectorSupported;
+        fixed (float* pdy = dy, pdx = dx)
+        fixed (int* pi = argMax)
+        {
+            for (int p = 0; p < planes; p++)
+            {
+                float* plane = pdx + (nint)p * h * w;
+                for (int oh = 0; oh < ho; oh++)
+                {
+                    int rowBase = 2 * oh * w;
+                    nint o = (nint)p * ho * wo + (nint)oh * wo;
+                    float* g = pdy + o;
+                    int* index = pi + o;
+                    int ow = 0;
+                    if (vector && wo >= 8)
+                    {
+                        for (; ow + 8 <= wo; ow += 8) Spread8(g, index, plane, rowBase, w, ow);
+                        if (ow < wo) Spread8(g, index, plane, rowBase, w, wo - 8);
+                        ow = wo;
+                    }
+                    else if (vector && wo >= 4)
+                    {
+                        Spread4(g, index, plane, rowBase, w, 0);
+                        Spread4(g, index, plane, rowBase, w, wo - 4);
+                        ow = wo;
+                    }
+                    for (; ow < wo; ow++)
+                    {
+                        float* t = plane + rowBase + 2 * ow;
+                        t[0] = t[1] = t[w] = t[w + 1] = 0f;
+                        plane[index[ow]] = g[ow];
+                    }
+                    if (2 * wo < w)
+                    {
+                        plane[rowBase + w - 1] = 0f;
+                        plane[rowBase + 2 * w - 1] = 0f;
+                    }
+                }
+                if (2 * ho < h) new Span<float>(plane + (nint)(h - 1) * w, w).Clear();
+            }
+        }
+    }
+
+    /// <summary>dx of windows ow..ow+8 (16 columns of two rows) from their dy and arg-max, see <see cref="MaxPool2x2BackwardOverwrite"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Spread8(float* g, int* index, float* plane, int rowBase, int w, int ow)
+    {
+        Vector256<float> grad = Avx.LoadVector256(g + ow);
+        Vector256<int> at = Avx.LoadVector256(index + ow);
+        var lowPairs = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+        var highPairs = Vector256.Create(4, 4, 5, 5, 6, 6, 7, 7);
+        Vector256<float> gLow = Avx2.PermuteVar8x32(grad, lowPairs), gHigh = Avx2.PermuteVar8x32(grad, highPairs);
+        Vector256<int> atLow = Avx2.PermuteVar8x32(at, lowPairs), atHigh = Avx2.PermuteVar8x32(at, highPairs);
+        // Lane positions within the plane: the top row's 16 columns from rowBase + 2·ow, the bottom row's W further on.
+        var top = Vector256.Create(rowBase + 2 * ow) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var eight = Vector256.Create(8);
+        var down = Vector256.Create(w);
+        float* t = plane + rowBase + 2 * ow;
+        Avx.Store(t, Vector256.ConditionalSelect(Vector256.Equals(atLow, top).AsSingle(), gLow, default));
+        Avx.Store(t + 8, Vector256.ConditionalSelect(Vector256.Equals(atHigh, top + eight).AsSingle(), gHigh, default));
+        Avx.Store(t + w, Vector256.ConditionalSelect(Vector256.Equals(atLow, top + down).AsSingle(), gLow, default));
+        Avx.Store(t + w + 8, Vector256.ConditionalSelect(Vector256.Equals(atHigh, top + down + eight).AsSingle(), gHigh, default));
+    }
+
+    /// <summary><see cref="Spread8"/> for 4 windows with 128-bit vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Spread4(float* g, int* index, float* plane, int rowBase, int w, int ow)
+    {
+        Vector128<float> grad = Sse.LoadVector128(g + ow);
+        Vector128<int> at = Sse2.LoadVector128(index + ow);
+        Vector128<float> gLow = Sse.Shuffle(grad, grad, 0b01_01_00_00), gHigh = Sse.Shuffle(grad, grad, 0b11_11_10_10);
+        Vector128<int> atLow = Sse2.Shuffle(at, 0b01_01_00_00), atHigh = Sse2.Shuffle(at, 0b11_11_10_10);
+        var top = Vector128.Create(rowBase + 2 * ow) + Vector128.Create(0, 1, 2, 3);
+        var four = Vector128.Create(4);
+        var down = Vector128.Create(w);
+        float* t = plane + rowBase + 2 * ow;
+        Sse.Store(t, Vector128.ConditionalSelect(Vector128.Equals(atLow, top).AsSingle(), gLow, default));
+        Sse.Store(t + 4, Vector128.ConditionalSelect(Vector128.Equals(atHigh, top + four).AsSingle(), gHigh, default));
+        Sse.Store(t + w, Vector128.ConditionalSelect(Vector128.Equals(atLow, top + down).AsSingle(), gLow, default));
+        Sse.Store(t + w + 4, Vector128.ConditionalSelect(Vector128.Equals(atHigh, top + down + four).AsSingle(), gHigh, default));
+    }
+
     [DoesNotReturn]
     private static void ThrowTooShort() =>
         throw new ArgumentException("A span is shorter than the pooling geometry needs.");

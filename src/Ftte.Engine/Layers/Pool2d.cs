@@ -74,12 +74,20 @@ public sealed class MaxPool2d : Layer
         }
     }
 
+    /// <summary>2×2 windows at stride 2 write their whole input gradient (see <see cref="PoolKernels.MaxPool2x2BackwardOverwrite"/>).</summary>
+    internal override bool CanOverwriteInputGradient => KernelSize == 2 && Stride == 2;
+
     internal override void Backward(in BackwardContext ctx, in LayerNeeds needs)
     {
         if (!needs.InputGrad()) return;
         // dx[p, argMax] += dy[p, o]
         var argMax = MemoryMarshal.Cast<float, int>(ctx.Saved);
         int planes = ctx.Batch * InputShape[0];
+        if (ctx.OverwriteDx)
+        {
+            PoolKernels.MaxPool2x2BackwardOverwrite(ctx.Dy, argMax, planes, InputShape[1], _inW, ctx.Dx, useVector: true);
+            return;
+        }
         for (int p = 0; p < planes; p++)
         {
             var dx = ctx.Dx.Slice(p * _inPlane, _inPlane);

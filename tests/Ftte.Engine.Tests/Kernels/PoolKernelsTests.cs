@@ -54,6 +54,31 @@ public sealed class PoolKernelsTests
                 }
     }
 
+    [Theory]
+    [MemberData(nameof(Geometry))]
+    public void MaxPool2x2BackwardOverwrite_BothPaths_EqualScatterIntoZeros(int h, int w)
+    {
+        const int planes = 3;
+        var rng = new Rng((ulong)(h * 10000 + w));
+        var x = RandomWithTies(rng, planes * h * w);
+        int outputs = planes * (h / 2) * (w / 2);
+        var y = new float[outputs];
+        var index = new int[outputs];
+        PoolKernels.MaxPool2x2(x, planes, h, w, y, index, useVector: true);
+        var dy = new float[outputs];
+        for (int i = 0; i < outputs; i++) dy[i] = rng.Uniform(-1f, 1f);
+        var expected = new float[x.Length];
+        for (int o = 0; o < outputs; o++) expected[o / ((h / 2) * (w / 2)) * h * w + index[o]] += dy[o];
+
+        foreach (bool vector in new[] { false, true })
+        {
+            var dx = new float[x.Length];
+            Array.Fill(dx, float.NaN);
+            PoolKernels.MaxPool2x2BackwardOverwrite(dy, index, planes, h, w, dx, vector);
+            Assert.Equal(expected, dx);
+        }
+    }
+
     [Fact]
     public void MaxPool2x2_NoIndexSpan_WritesMaxOnly()
     {

@@ -10,7 +10,7 @@ namespace Ftte.Engine.Tests.LayersTests;
 /// </summary>
 public sealed class OverwriteInputGradientTests
 {
-    public static TheoryData<string> Layers() => new() { "relu", "relu6", "flatten", "linear" };
+    public static TheoryData<string> Layers() => new() { "relu", "relu6", "flatten", "linear", "maxpool-odd", "maxpool-wide", "maxpool-narrow" };
 
     private static Layer Create(string kind) => kind switch
     {
@@ -18,6 +18,9 @@ public sealed class OverwriteInputGradientTests
         "relu6" => new Activation("act", new Shape(37), ActivationKind.Relu6),
         "flatten" => new Flatten("flat", new Shape(3, 5, 5)),
         "linear" => new Linear("fc", new Shape(37), 11),
+        "maxpool-odd" => new MaxPool2d("pool", new Shape(2, 5, 7), 2, 2),      // ragged last row and column, scalar windows
+        "maxpool-wide" => new MaxPool2d("pool", new Shape(3, 6, 37), 2, 2),    // 18 windows a row: two 8-steps and an overlapping one
+        "maxpool-narrow" => new MaxPool2d("pool", new Shape(2, 4, 14), 2, 2),  // 7 windows a row: two overlapping 4-steps
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
