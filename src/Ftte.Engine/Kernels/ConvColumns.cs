@@ -166,12 +166,7 @@ internal static class ConvColumns
                     dst[b..].Clear();
                     var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
                     if (lo == 0 && hi == w) continue;
-                    for (int oy = rowLo; oy < rowHi; oy++)
-                    {
-                        var seg = dst.Slice(oy * w, w);
-                        seg[..lo].Clear();
-                        seg[hi..].Clear();
-                    }
+                    ZeroColumns(dst, w, rowLo, rowHi, lo, hi);
                 }
             }
         }
@@ -192,14 +187,8 @@ internal static class ConvColumns
                     if (rowLo >= rowHi) continue;
                     var src = col.Slice(row * plane, plane);
                     var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
-                    if (lo < hi && (lo > 0 || hi < w))
-                        for (int oy = rowLo; oy < rowHi; oy++)
-                        {
-                            var seg = src.Slice(oy * w, w);
-                            seg[..lo].Clear();
-                            seg[hi..].Clear();
-                        }
-                    else if (lo >= hi) continue;
+                    if (lo >= hi) continue;
+                    if (lo > 0 || hi < w) ZeroColumns(src, w, rowLo, rowHi, lo, hi);
                     // image[t + shift] += src[t] for t in [rowLo·W, rowHi·W), clamped to the image; the zeroed padding
                     // columns add nothing, and each pixel gets the same sums in the same (ki, kj) order as the general loop.
                     int shift = (ki - padH) * w + kj - padW;
@@ -208,6 +197,20 @@ internal static class ConvColumns
                     TensorPrimitives.Add(d, src[a..b], d);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Zeroes columns [0, lo) and [hi, w) of rows [rowLo, rowHi) of a (rows, w) block. Element stores, not Span.Clear: the
+    /// runs are one or two floats (the padding columns), and a Clear call per run cost more than the block copy itself.
+    /// </summary>
+    private static void ZeroColumns(Span<float> block, int w, int rowLo, int rowHi, int lo, int hi)
+    {
+        var rows = block[(rowLo * w)..(rowHi * w)];
+        for (int r = 0; r < rows.Length; r += w)
+        {
+            for (int i = 0; i < lo; i++) rows[r + i] = 0f;
+            for (int i = hi; i < w; i++) rows[r + i] = 0f;
         }
     }
 
