@@ -1,5 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Ftte.Engine.Kernels;
 
@@ -139,79 +141,112 @@ internal static class ConvColumns
     private static (int Lo, int Hi) ValidRows(int h, int ho, int padH, int ki) =>
         (Math.Max(0, padH - ki), Math.Min(ho, h + padH - ki));
 
-    private static void Im2ColSameWidth(ReadOnlySpan<float> x, int c, int h, int w, int kh, int kw, int padH, int padW, int ho, Span<float> col)
-    {
-        int plane = ho * w, imageSize = h * w;
-        int row = 0;
-        for (int ch = 0; ch < c; ch++)
-        {
-            var image = x.Slice(ch * imageSize, imageSize);
-            for (int ki = 0; ki < kh; ki++)
-            {
-                var (rowLo, rowHi) = ValidRows(h, ho, padH, ki);
-                for (int kj = 0; kj < kw; kj++, row++)
-                {
-                    var dst = col.Slice(row * plane, plane);
-                    if (rowLo >= rowHi)
-                    {
-                        dst.Clear();
-                        continue;
-                    }
-                    // dst[t] = image[t + shift] for t in [rowLo·W, rowHi·W), clamped to the image at its two ends.
-                    int shift = (ki - padH) * w + kj - padW;
-                    int t0 = rowLo * w, t1 = rowHi * w;
-                    int a = Math.Max(t0, -shift), b = Math.Min(t1, imageSize - shift);
-                    dst[..a].Clear();
-                    image.Slice(a + shift, b - a).CopyTo(dst[a..b]);
-                    dst[b..].Clear();
-                    var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
-                    if (lo == 0 && hi == w) continue;
-                    ZeroColumns(dst, w, rowLo, rowHi, lo, hi);
-                }
-            }
-        }
-    }
-
-    private static void Col2ImSameWidth(Span<float> col, int c, int h, int w, int kh, int kw, int padH, int padW, int ho, Span<float> dx)
-    {
-        int plane = ho * w, imageSize = h * w;
-        int row = 0;
-        for (int ch = 0; ch < c; ch++)
-        {
-            var image = dx.Slice(ch * imageSize, imageSize);
-            for (int ki = 0; ki < kh; ki++)
-            {
-                var (rowLo, rowHi) = ValidRows(h, ho, padH, ki);
-                for (int kj = 0; kj < kw; kj++, row++)
-                {
-                    if (rowLo >= rowHi) continue;
-                    var src = col.Slice(row * plane, plane);
-                    var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
-                    if (lo >= hi) continue;
-                    if (lo > 0 || hi < w) ZeroColumns(src, w, rowLo, rowHi, lo, hi);
-                    // image[t + shift] += src[t] for t in [rowLo·W, rowHi·W), clamped to the image; the zeroed padding
-                    // columns add nothing, and each pixel gets the same sums in the same (ki, kj) order as the general loop.
-                    int shift = (ki - padH) * w + kj - padW;
-                    int a = Math.Max(rowLo * w, -shift), b = Math.Min(rowHi * w, imageSize - shift);
-                    var d = image.Slice(a + shift, b - a);
-                    TensorPrimitives.Add(d, src[a..b], d);
-                }
-            }
-        }
-    }
-
     /// <summary>
-    /// Zeroes columns [0, lo) and [hi, w) of rows [rowLo, rowHi) of a (rows, w) block. Element stores, not Span.Clear: the
-    /// runs are one or two floats (the padding columns), and a Clear call per run cost more than the block copy itself.
+    /// Pointer loops rather than Span.Clear/CopyTo per run: the runs are short (one padding column, a ~200-float block), so
+    /// per-call overhead dominated; the caller has checked both lengths (<see cref="CheckLengths"/>).
     /// </summary>
-    private static void ZeroColumns(Span<float> block, int w, int rowLo, int rowHi, int lo, int hi)
+    private static unsafe void Im2ColSameWidth(ReadOnlySpan<float> x, int c, int h, int w, int kh, int kw, int padH, int padW, int ho, Span<float> col)
     {
-        var rows = block[(rowLo * w)..(rowHi * w)];
-        for (int r = 0; r < rows.Length; r += w)
+        int plane = ho * w, imageSize = h * w;
+        int row = 0;
+        fixed (float* px = x, pc = col)
         {
-            for (int i = 0; i < lo; i++) rows[r + i] = 0f;
-            for (int i = hi; i < w; i++) rows[r + i] = 0f;
+            for (int ch = 0; ch < c; ch++)
+            {
+                float* image = px + (nint)ch * imageSize;
+                for (int ki = 0; ki < kh; ki++)
+                {
+                    var (rowLo, rowHi) = ValidRows(h, ho, padH, ki);
+                    for (int kj = 0; kj < kw; kj++, row++)
+                    {
+                        float* dst = pc + (nint)row * plane;
+                        if (rowLo >= rowHi)
+                        {
+                            Zero(dst, plane);
+                            continue;
+                        }
+                        // dst[t] = image[t + shift] for t in [rowLo·W, rowHi·W), clamped to the image at its two ends.
+                        int shift = (ki - padH) * w + kj - padW;
+                        int a = Math.Max(rowLo * w, -shift), b = Math.Min(rowHi * w, imageSize - shift);
+                        Zero(dst, a);
+                        Copy(image + a + shift, dst + a, b - a);
+                        Zero(dst + b, plane - b);
+                        var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
+                        if (lo == 0 && hi == w) continue;
+                        for (int oy = rowLo; oy < rowHi; oy++)
+                        {
+                            float* r = dst + (nint)oy * w;
+                            for (int i = 0; i < lo; i++) r[i] = 0f;
+                            for (int i = hi; i < w; i++) r[i] = 0f;
+                        }
+                    }
+                }
+            }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Copy(float* src, float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        for (; i < n; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Zero(float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+        for (; i < n; i++) dst[i] = 0f;
+    }
+
+    private static unsafe void Col2ImSameWidth(Span<float> col, int c, int h, int w, int kh, int kw, int padH, int padW, int ho, Span<float> dx)
+    {
+        int plane = ho * w, imageSize = h * w;
+        int row = 0;
+        fixed (float* pc = col, pd = dx)
+        {
+            for (int ch = 0; ch < c; ch++)
+            {
+                float* image = pd + (nint)ch * imageSize;
+                for (int ki = 0; ki < kh; ki++)
+                {
+                    var (rowLo, rowHi) = ValidRows(h, ho, padH, ki);
+                    for (int kj = 0; kj < kw; kj++, row++)
+                    {
+                        if (rowLo >= rowHi) continue;
+                        float* src = pc + (nint)row * plane;
+                        var (lo, hi) = ValidColumns(w, w, 1, padW, kj);
+                        if (lo >= hi) continue;
+                        if (lo > 0 || hi < w)
+                            for (int oy = rowLo; oy < rowHi; oy++)
+                            {
+                                float* r = src + (nint)oy * w;
+                                for (int i = 0; i < lo; i++) r[i] = 0f;
+                                for (int i = hi; i < w; i++) r[i] = 0f;
+                            }
+                        // image[t + shift] += src[t] for t in [rowLo·W, rowHi·W), clamped to the image; the zeroed padding
+                        // columns add nothing, and each pixel gets the same sums in the same (ki, kj) order as the general loop.
+                        int shift = (ki - padH) * w + kj - padW;
+                        int a = Math.Max(rowLo * w, -shift), b = Math.Min(rowHi * w, imageSize - shift);
+                        AddInto(src + a, image + a + shift, b - a);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>dst[i] += src[i], i &lt; n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddInto(float* src, float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        for (; i < n; i++) dst[i] += src[i];
     }
 
     /// <summary>The output columns [lo, hi) whose input column ox·stride − pad + kj lies inside [0, w).</summary>
