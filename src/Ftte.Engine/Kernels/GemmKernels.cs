@@ -20,7 +20,7 @@ internal static class GemmKernels
     public const int MaxTileFloats = 8 * 32;
 
     /// <summary>
-    /// One micro-kernel: (MR,kc) packed A × (kc,NR) packed B → the MR×NR tile of C at c (row stride ldc), stored (add false)
+    /// One micro-kernel: (MR,kc) packed A × (kc,NR) B → the MR×NR tile of C at c (row stride ldc), stored (add false)
     /// or added to what is there. Accumulators start at zero, so the sum of the kc products is formed before it meets C.
     /// A struct with static abstract members: the generic driver is specialised per tile with no indirect calls.
     /// </summary>
@@ -28,7 +28,9 @@ internal static class GemmKernels
     {
         static abstract int MR { get; }
         static abstract int NR { get; }
-        static abstract unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool add);
+        /// <param name="bStride">Floats from one depth step's NR values of B to the next: NR for a packed panel, ldb when the
+        /// micro-kernel reads a row-major B in place.</param>
+        static abstract unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool add);
     }
 
     /// <summary>
@@ -43,7 +45,7 @@ internal static class GemmKernels
         public static int NR => 32;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool add)
+        public static unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool add)
         {
             Vector512<float> c00 = default, c01 = default;
             Vector512<float> c10 = default, c11 = default;
@@ -81,7 +83,7 @@ internal static class GemmKernels
                 c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
                 c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
                 a += 8;
-                b += 32;
+                b += bStride;
             }
             Store(c + 0, c00, add); Store(c + 16, c01, add); c += ldc;
             Store(c + 0, c10, add); Store(c + 16, c11, add); c += ldc;
@@ -111,7 +113,7 @@ internal static class GemmKernels
         public static int NR => 16;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void Run(int kc, float* a, float* b, float* c, nint ldc, bool add)
+        public static unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool add)
         {
             Vector256<float> c00 = default, c01 = default;
             Vector256<float> c10 = default, c11 = default;
@@ -141,7 +143,7 @@ internal static class GemmKernels
                 c50 = Vector256.FusedMultiplyAdd(ai, b0, c50);
                 c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
                 a += 6;
-                b += 16;
+                b += bStride;
             }
             Store(c + 0, c00, add); Store(c + 8, c01, add); c += ldc;
             Store(c + 0, c10, add); Store(c + 8, c11, add); c += ldc;

@@ -47,6 +47,7 @@ public sealed class GemmTests
             (16, 72, 196, false, true),    // LeNet conv2 dW: dot products with a masked k tail (196 = 12·16 + 4)
             (72, 196, 16, true, false),    // LeNet conv2 dcols = Wᵀ·dY
             (300, 70, 600, false, false),  // several MC and KC blocks
+            (20, 100, 600, false, false),  // B read in place (m ≤ 32) over several KC blocks, a packed ragged last panel
             (150, 33, 513, true, true),
         ];
         var data = new TheoryData<string, int, int, int, bool, bool>();
