@@ -27,4 +27,7 @@ public abstract class Strategy
 
     /// <summary>A timer set through <see cref="IFederationHost.SetTimer"/> fired.</summary>
     public virtual void OnTimer(IFederationHost host, int tag) { }
+
+    /// <summary>What the strategy decided that a reader of the report should know (e.g. the trainable set chosen); after <see cref="Start"/>.</summary>
+    public virtual IReadOnlyList<string> Notes => [];
 }

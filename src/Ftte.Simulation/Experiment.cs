@@ -93,7 +93,9 @@ public sealed class Experiment
         Combine([.. (strategies ?? Config.Strategies).Select(s => RunOne(s, progress))]);
 
     /// <summary>The runs with this experiment's title and setup, ready for a report.</summary>
-    public Comparison Combine(IReadOnlyList<RunResult> runs) => new(Title(), Setup(), runs)
+    /// <param name="skipped">Strategies that could not run (label, reason), listed in the setup so the report says so.</param>
+    public Comparison Combine(IReadOnlyList<RunResult> runs, IReadOnlyList<(string Label, string Reason)>? skipped = null) =>
+        new(Title(), [.. Setup(), .. (skipped ?? []).Select(x => new KeyValuePair<string, string>($"not run: {x.Label}", x.Reason))], runs)
     {
         // The reference is named by its config label; reductions need it among the runs actually made.
         Reference = Config.Reference is { } label && runs.Any(r => r.Strategy == ReportName(label)) ? ReportName(label) : null,

@@ -518,7 +518,8 @@ public sealed class Simulator
             var last = _points[^1];
             double? toTarget = _points.FirstOrDefault(p => p.TestAccuracy >= _o.TargetAccuracy)?.Time;
             var p = _strategy.Participation;
-            var notes = new List<string>(_notes);
+            var notes = new List<string>(_strategy.Notes);
+            notes.AddRange(_notes);
             if (p.IgnoredMemory) notes.Add($"Memory check off: every device ran tasks needing {ByteSize.Format(p.RequiredBytes)}.");
             else if (p.ExcludedDevices > 0) notes.Add($"{p.ExcludedDevices} device(s) could not fit the {ByteSize.Format(p.RequiredBytes)} training plan and were left out, holding {p.ExcludedDataShare:P1} of the data.");
             double wall = _wall.Elapsed.TotalSeconds;

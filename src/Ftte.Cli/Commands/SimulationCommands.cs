@@ -113,12 +113,24 @@ internal static class SimulationCommands
         // Strategies are built again per run; building them all first reports config mistakes before any run starts.
         foreach (var s in strategies) experiment.CreateStrategy(s);
         var runs = new List<RunResult>();
+        var skipped = new List<(string, string)>();
         foreach (var s in strategies)
         {
             using var progress = new ProgressReporter(config.Run.MaxTime);
-            runs.Add(experiment.RunOne(s, p => progress.Report(s.Label, p.Time, p.Version, p.Accuracy)));
+            try
+            {
+                runs.Add(experiment.RunOne(s, p => progress.Report(s.Label, p.Time, p.Version, p.Accuracy)));
+            }
+            catch (InvalidOperationException e) when (strategies.Count > 1)
+            {
+                // One strategy that cannot start here (e.g. an ablation whose set does not fit the budget) is a result
+                // to report, not a reason to lose the other runs.
+                Console.Error.WriteLine($"{s.Label}: not run: {e.Message}");
+                skipped.Add((s.Label, e.Message));
+            }
         }
-        var comparison = experiment.Combine(runs);
+        if (runs.Count == 0) throw new InvalidOperationException("No strategy could run; see the messages above.");
+        var comparison = experiment.Combine(runs, skipped);
         string dir = outDir ?? Path.Combine("runs", config.Name);
         var files = ReportFiles.Write(dir, comparison);
         File.WriteAllText(Path.Combine(dir, "config.json"), StrictJson.Serialize(config with { Strategies = strategies }));
@@ -132,6 +144,7 @@ internal static class SimulationCommands
         Console.Write(TerminalTable.Render(comparison, Console.IsOutputRedirected ? 0 : Math.Max(80, SafeWindowWidth())));
         foreach (var run in runs)
             foreach (string note in run.Summary.Notes) Console.WriteLine($"  {run.Strategy}: {note}");
+        foreach (var (label, reason) in skipped) Console.WriteLine($"  {label}: not run: {reason}");
         Console.WriteLine();
         Console.WriteLine($"Report: {Path.GetFullPath(files[2])}");
         Console.WriteLine($"Metrics: {Path.GetFullPath(files[0])}, summary: {Path.GetFullPath(files[1])}");

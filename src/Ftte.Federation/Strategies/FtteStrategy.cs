@@ -91,6 +91,7 @@ public sealed class FtteStrategy : Strategy
     private double[] _meanSum = [];
     private int[] _meanCount = [];
     private bool[] _straggler = [];
+    private long _taskBytes;
     private readonly HashSet<long> _fastTasks = [];
     private readonly HashSet<long> _slowTasks = [];
 
@@ -173,6 +174,7 @@ public sealed class FtteStrategy : Strategy
         _meanSum = new double[model.ParameterCount];
         _meanCount = new int[model.ParameterCount];
         _straggler = ClassifyStragglers(host, model, set);
+        _taskBytes = ParameterSerializer.SerializedSize(model, set);
         FillTo(host);
     }
 
@@ -326,6 +328,17 @@ public sealed class FtteStrategy : Strategy
         foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && _straggler[d], Spec, Options.StragglerConcurrency ?? Options.Concurrency, _slowTasks.Count))
             _slowTasks.Add(t.TaskId);
     }
+
+    public override IReadOnlyList<string> Notes =>
+        Spec is null ? [] :
+        [
+            $"Budget {Budget} = {ByteSize.Format(BudgetBytes)}; trainable set '{Spec.TrainableKey}' at batch {Local.BatchSize}" +
+            (Selection is { } sel ? $" ({sel.Method}, contribution {sel.Contribution.ToString("G4", CultureInfo.InvariantCulture)})" : " (fixed)") +
+            $", planned peak {ByteSize.Format(Plan.PeakBytes)}; {_taskBytes:N0} bytes per task each way.",
+            Options.StragglerFactor > 0
+                ? $"Straggler pool: {Stragglers} device(s) slower than {Options.StragglerFactor}× the 2M-th fastest, {Options.StragglerConcurrency ?? Options.Concurrency} in flight."
+                : "One pool of M for all devices (paper behaviour).",
+        ];
 
     /// <summary>Budget, choice, bytes and participation, for the run log.</summary>
     public string Describe()
