@@ -24,7 +24,7 @@ public static class SimulationPresets
         new() { Kind = StrategyKind.Fedbuff, Concurrency = 20, BufferSize = 10 },
     ];
 
-    /// <summary>100 devices of four tiers, MNIST with Dirichlet(0.5) label skew, LeNet: a few minutes on 2 cores.</summary>
+    /// <summary>100 devices of four tiers, MNIST with Dirichlet(0.5) label skew, LeNet; FTTE against the three baselines: a few minutes on 2 cores.</summary>
     public static SimulationConfig Quick() => new()
     {
         Name = "quick",
@@ -35,7 +35,8 @@ public static class SimulationPresets
         // Phones finish a LeNet task in seconds, so three virtual minutes are hundreds of tasks: about a
         // minute of real training per strategy on 2 cores.
         Run = new RunConfig { MaxTime = 180, TargetAccuracy = 0.95, EvalEvery = 10, EvalSamples = 2000 },
-        Strategies = Baselines,
+        Strategies = [new() { Kind = StrategyKind.Ftte, Name = "FTTE", Concurrency = 20, BufferSize = 10 }, .. Baselines],
+        Reference = "FTTE",
     };
 
     /// <summary>The FTTE paper's hard regime: 500 devices, 90% stragglers, Fashion-MNIST, Dirichlet(0.5), LeNet.</summary>
