@@ -54,6 +54,7 @@ public static class HtmlReport
         AppendSetup(html, comparison);
         AppendSummary(html, comparison);
         AppendReductions(html, comparison);
+        AppendScaling(html, comparison);
         if (comparison.Runs.Count > 0)
         {
             AppendAccuracyChart(html, comparison);
@@ -117,6 +118,46 @@ public static class HtmlReport
         }
         html.Append("</tbody>\n</table>\n</div>\n<p>Reductions are 1 − reference/other: how much less the reference needs. Payload per task excludes ")
             .Append("the one-off first-contact downloads of frozen parts, which are counted in the totals.</p>\n");
+    }
+
+    private static void AppendScaling(StringBuilder html, Comparison comparison)
+    {
+        if (comparison.Scaling.Count == 0) return;
+        var strategies = comparison.Scaling.Select(p => p.Strategy).Distinct().ToList();
+        var series = strategies.Select(st => new LineSeries(st,
+            [.. comparison.Scaling.Where(p => p.Strategy == st && p.TimeToTarget is not null).OrderBy(p => p.Devices)
+                .Select(p => new ChartPoint(p.Devices, p.TimeToTarget!.Value / 60))])).ToList();
+        string svg = LineChart.Render(series, new LineChartOptions
+        {
+            Title = "Time to target by fleet size",
+            XLabel = "devices",
+            YLabel = "virtual time to target (min)",
+            Width = 760,
+            Height = 400,
+            YMin = 0,
+        });
+        AppendFigure(html, "Scaling", svg, "Each point is a separate run at that fleet size (same seed, same preset); a missing point did not reach the target.");
+        html.Append("<div class=\"scroll\">\n<table class=\"summary\">\n<thead><tr><th>devices</th><th>strategy</th><th class=\"num\">time to target</th>")
+            .Append("<th class=\"num\">final accuracy</th><th class=\"num\">peak memory</th><th class=\"num\">payload per task</th><th class=\"num\">bytes to target</th>")
+            .Append(comparison.Reference is null ? "" : "<th class=\"num\">" + XmlText.Escape(comparison.Reference) + " time saving</th>")
+            .Append("</tr></thead>\n<tbody>\n");
+        foreach (var p in comparison.Scaling.OrderBy(p => p.Devices).ThenBy(p => strategies.IndexOf(p.Strategy)))
+        {
+            html.Append("<tr><td class=\"num\">").Append(Invariant.Integer(p.Devices)).Append("</td><td>").Append(XmlText.Escape(p.Strategy)).Append("</td>")
+                .Append("<td class=\"num\">").Append(p.TimeToTarget is double t ? HumanFormat.Duration(t) : "not reached").Append("</td>")
+                .Append("<td class=\"num\">").Append(Invariant.Percent(p.FinalAccuracy, 2)).Append("</td>")
+                .Append("<td class=\"num\">").Append(XmlText.Escape(Ftte.Core.ByteSize.Format(p.PeakPlannedBytes))).Append("</td>")
+                .Append("<td class=\"num\">").Append(p.PayloadPerTask is double b ? XmlText.Escape(Ftte.Core.ByteSize.Format((long)b)) : "—").Append("</td>")
+                .Append("<td class=\"num\">").Append(p.BytesToTarget is double bt ? XmlText.Escape(Ftte.Core.ByteSize.Format((long)bt)) : "—").Append("</td>");
+            if (comparison.Reference is { } reference)
+            {
+                string cell = p.Strategy == reference ? "" : TerminalTable.Less(Reduction.ScalingAgainst(comparison.Scaling, reference, p.Strategy)
+                    .FirstOrDefault(x => x.Devices == p.Devices).TimeToTarget);
+                html.Append("<td class=\"num\">").Append(XmlText.Escape(cell)).Append("</td>");
+            }
+            html.Append("</tr>\n");
+        }
+        html.Append("</tbody>\n</table>\n</div>\n");
     }
 
     private static void AppendAccuracyChart(StringBuilder html, Comparison comparison)

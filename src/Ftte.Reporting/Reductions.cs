@@ -48,6 +48,16 @@ public sealed record Reduction(string Reference, string Other, double? TimeToTar
         return null;
     }
 
+    /// <summary>The headline figures of a run, for a scaling curve at <paramref name="devices"/> devices.</summary>
+    public static ScalingPoint ScalingPointOf(RunResult run, int devices) =>
+        new(devices, run.Strategy, run.Summary.TimeToTarget, run.Summary.FinalAccuracy, run.Summary.PeakPlannedBytes,
+            PerTask(run.Summary), BytesToTarget(run), run.Summary.WallSeconds);
+
+    /// <summary>Time-to-target reduction of <paramref name="reference"/> against <paramref name="other"/> at each fleet size both ran.</summary>
+    public static IReadOnlyList<(int Devices, double? TimeToTarget)> ScalingAgainst(IReadOnlyList<ScalingPoint> points, string reference, string other) =>
+        [.. points.Where(p => p.Strategy == reference).OrderBy(p => p.Devices)
+            .Select(r => (r.Devices, points.FirstOrDefault(o => o.Strategy == other && o.Devices == r.Devices) is { } o ? Saving(r.TimeToTarget, o.TimeToTarget) : null))];
+
     private static double? Saving(double? reference, double? other) =>
         reference is { } a && other is { } b && b > 0 ? 1 - a / b : null;
 }

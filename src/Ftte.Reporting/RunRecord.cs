@@ -93,4 +93,11 @@ public sealed record Comparison(string Title, IReadOnlyList<KeyValuePair<string,
 {
     /// <summary>The run the others are measured against in the reductions table (its strategy label); null for none.</summary>
     public string? Reference { get; init; }
+
+    /// <summary>The same strategies re-run at other fleet sizes (the scaling curve); empty for none.</summary>
+    public IReadOnlyList<ScalingPoint> Scaling { get; init; } = [];
 }
+
+/// <summary>One strategy's headline figures at one fleet size.</summary>
+public sealed record ScalingPoint(int Devices, string Strategy, double? TimeToTarget, double FinalAccuracy, long PeakPlannedBytes,
+    double? PayloadPerTask, double? BytesToTarget, double WallSeconds);

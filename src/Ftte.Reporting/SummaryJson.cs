@@ -88,6 +88,25 @@ public static class SummaryJson
             json.WriteEndArray();
         }
 
+        if (comparison.Scaling.Count > 0)
+        {
+            json.WriteStartArray("scaling");
+            foreach (var p in comparison.Scaling)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("devices", p.Devices);
+                json.WriteString("strategy", p.Strategy);
+                Optional(json, "timeToTarget", p.TimeToTarget);
+                Number(json, "finalAccuracy", p.FinalAccuracy);
+                json.WriteNumber("peakPlannedBytes", p.PeakPlannedBytes);
+                Optional(json, "payloadPerTask", p.PayloadPerTask);
+                Optional(json, "bytesToTarget", p.BytesToTarget);
+                Number(json, "wallSeconds", p.WallSeconds);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+
         json.WriteEndObject();
     }
 

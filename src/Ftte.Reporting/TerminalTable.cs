@@ -31,9 +31,30 @@ public static class TerminalTable
     public static string Render(Comparison comparison, int maxWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(comparison);
-        string summary = Render(comparison.Runs.Select(r => r.Summary), maxWidth);
-        if (comparison.Reference is not { } reference) return summary;
-        return summary + "\n" + ReductionTable(comparison, reference).Render(maxWidth > 0 ? maxWidth : ConsoleWidth());
+        int width = maxWidth > 0 ? maxWidth : ConsoleWidth();
+        string text = Render(comparison.Runs.Select(r => r.Summary), maxWidth);
+        if (comparison.Reference is { } reference) text += "\n" + ReductionTable(comparison, reference).Render(width);
+        if (comparison.Scaling.Count > 0) text += "\n" + ScalingTable(comparison).Render(width);
+        return text;
+    }
+
+    /// <summary>Time to target per fleet size and strategy, and the reference's saving against each other strategy.</summary>
+    public static TextTable ScalingTable(Comparison comparison)
+    {
+        var strategies = comparison.Scaling.Select(p => p.Strategy).Distinct().ToList();
+        var others = comparison.Reference is { } r ? strategies.Where(s => s != r).ToList() : [];
+        var table = new TextTable(["devices", .. strategies.Select(s => s + " to target"), .. others.Select(o => $"vs {o}")],
+            [.. Enumerable.Repeat(ColumnAlignment.Right, 1 + strategies.Count + others.Count)]);
+        foreach (int devices in comparison.Scaling.Select(p => p.Devices).Distinct().Order())
+        {
+            var row = new List<string> { Internal.Invariant.Integer(devices) };
+            foreach (string s in strategies)
+                row.Add(comparison.Scaling.FirstOrDefault(p => p.Devices == devices && p.Strategy == s) is { TimeToTarget: double t } ? HumanFormat.Duration(t) : "—");
+            foreach (string o in others)
+                row.Add(Less(Reduction.ScalingAgainst(comparison.Scaling, comparison.Reference!, o).FirstOrDefault(x => x.Devices == devices).TimeToTarget));
+            table.AddRow(row);
+        }
+        return table;
     }
 
     /// <summary>One row per other run: how much less the reference needs (1 − reference/other).</summary>

@@ -92,6 +92,32 @@ public sealed class Experiment
     public Comparison Run(IEnumerable<StrategyConfig>? strategies = null, Action<SimulationProgress>? progress = null) =>
         Combine([.. (strategies ?? Config.Strategies).Select(s => RunOne(s, progress))]);
 
+    /// <summary>
+    /// The scaling curve: the configured strategies re-run on fleets of each size (same preset, data, seed). Runs at
+    /// this experiment's own size are taken from <paramref name="done"/> instead of being repeated (same inputs,
+    /// same numbers). <paramref name="progress"/> gives a progress callback per (size, strategy).
+    /// </summary>
+    public IReadOnlyList<ScalingPoint> RunScaling(IReadOnlyList<RunResult> done, Func<int, StrategyConfig, Action<SimulationProgress>?>? progress = null)
+    {
+        if (Config.Scaling is not { } scaling) return [];
+        var chosen = Config.Strategies.Where(s => scaling.Strategies.Count == 0 || scaling.Strategies.Contains(s.Label)).ToList();
+        var points = new List<ScalingPoint>();
+        foreach (int devices in scaling.Devices.Order())
+        {
+            Experiment sized = devices == Fleet.Count && Config.Fleet.File is null
+                ? this
+                : Build(Config with { Fleet = Config.Fleet with { Devices = devices }, Scaling = null });
+            foreach (var s in chosen)
+            {
+                string name = sized.ReportName(s.Label);
+                var result = sized == this ? done.FirstOrDefault(r => r.Strategy == name) : null;
+                result ??= sized.RunOne(s, progress?.Invoke(devices, s));
+                points.Add(Reduction.ScalingPointOf(result, devices));
+            }
+        }
+        return points;
+    }
+
     /// <summary>The runs with this experiment's title and setup, ready for a report.</summary>
     /// <param name="skipped">Strategies that could not run (label, reason), listed in the setup so the report says so.</param>
     public Comparison Combine(IReadOnlyList<RunResult> runs, IReadOnlyList<(string Label, string Reason)>? skipped = null) =>

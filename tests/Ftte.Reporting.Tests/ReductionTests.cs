@@ -75,3 +75,43 @@ public class ReductionTests
         Assert.DoesNotContain("against the others", HtmlReport.Render(c with { Reference = null }));
     }
 }
+
+public class ScalingReportTests
+{
+    private static Comparison WithScaling()
+    {
+        ScalingPoint P(int n, string s, double? t) => new(n, s, t, 0.8, 1 << 20, 1000, 5e6, 1.5);
+        return TestRuns.Comparison("FTTE", "FedAvg") with
+        {
+            Reference = "FTTE",
+            Scaling = [P(100, "FTTE", 60), P(100, "FedAvg", 300), P(500, "FTTE", 90), P(500, "FedAvg", 900), P(1000, "FTTE", 100), P(1000, "FedAvg", null)],
+        };
+    }
+
+    [Fact]
+    public void ScalingAgainst_GivesTheTimeSavingAtEachSize()
+    {
+        var c = WithScaling();
+        var curve = Reduction.ScalingAgainst(c.Scaling, "FTTE", "FedAvg");
+        Assert.Equal([100, 500, 1000], curve.Select(x => x.Devices));
+        Assert.Equal(0.8, curve[0].TimeToTarget!.Value, 12);
+        Assert.Equal(0.9, curve[1].TimeToTarget!.Value, 12);
+        Assert.Null(curve[2].TimeToTarget);
+    }
+
+    [Fact]
+    public void Writers_ShowTheScalingCurve()
+    {
+        var c = WithScaling();
+        string text = TerminalTable.Render(c, 200);
+        Assert.Contains("FTTE to target", text);
+        Assert.Contains("90.0% less", text);
+        string html = HtmlReport.Render(c);
+        Assert.Contains("Time to target by fleet size", html);
+        Assert.Contains("not reached", html);
+        using var json = System.Text.Json.JsonDocument.Parse(SummaryJson.ToJson(c));
+        var scaling = json.RootElement.GetProperty("scaling");
+        Assert.Equal(6, scaling.GetArrayLength());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, scaling[5].GetProperty("timeToTarget").ValueKind);
+    }
+}

@@ -24,6 +24,7 @@ internal static class SimulationCommands
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print summary.json to stdout instead of the table." };
     private static readonly Option<string[]> SetOption = new("--set") { Description = "Override any key: --set fleet.preset=stragglers-90 --set strategies[0].bufferSize=5.", AllowMultipleArgumentsPerToken = false };
     private static readonly Option<bool> DescribeOption = new("--describe") { Description = "List every config key with its type, default and allowed values, then exit." };
+    private static readonly Option<bool> NoScalingOption = new("--no-scaling") { Description = "Skip the config's scaling run (re-runs at other fleet sizes)." };
     private static readonly Option<bool> PrintConfigOption = new("--print-config") { Description = "Print the resolved config (preset + file + flags) as JSON, then exit." };
 
     public static IEnumerable<Command> Create()
@@ -37,7 +38,7 @@ internal static class SimulationCommands
         var command = new Command(name, description)
         {
             ConfigOption, PresetOption, StrategyOption, DevicesOption, SeedOption, WorkersOption, MaxTimeOption, IgnoreMemoryOption,
-            OutOption, JsonOption, SetOption, DescribeOption, PrintConfigOption,
+            OutOption, JsonOption, SetOption, DescribeOption, PrintConfigOption, NoScalingOption,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -45,6 +46,7 @@ internal static class SimulationCommands
             var config = Resolve(r);
             var strategies = SelectStrategies(config, r.GetValue(StrategyOption), single, name);
             if (r.GetValue(PrintConfigOption)) { Console.WriteLine(StrictJson.Serialize(config with { Strategies = strategies })); return; }
+            if (r.GetValue(NoScalingOption) || single) config = config with { Scaling = null };
             Execute(config, strategies, r.GetValue(OutOption), r.GetValue(JsonOption));
         }));
         return command;
@@ -131,6 +133,14 @@ internal static class SimulationCommands
         }
         if (runs.Count == 0) throw new InvalidOperationException("No strategy could run; see the messages above.");
         var comparison = experiment.Combine(runs, skipped);
+        if (config.Scaling is { } scaling)
+        {
+            Console.Error.WriteLine($"Scaling run: {string.Join(", ", scaling.Devices)} devices…");
+            // One reporter: a new label finishes the previous line and restarts the ETA.
+            using var progress = new ProgressReporter(config.Run.MaxTime);
+            var points = experiment.RunScaling(runs, (devices, s) => p => progress.Report($"{s.Label} @ {devices}", p.Time, p.Version, p.Accuracy));
+            comparison = comparison with { Scaling = points };
+        }
         string dir = outDir ?? Path.Combine("runs", config.Name);
         var files = ReportFiles.Write(dir, comparison);
         File.WriteAllText(Path.Combine(dir, "config.json"), StrictJson.Serialize(config with { Strategies = strategies }));

@@ -23,7 +23,7 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// <param name="Search">Evolutionary search settings; null: defaults with <paramref name="Seed"/>.</param>
 /// <param name="Staleness">s(τ) of the age weight; null: 1/√(1+τ) (FedBuff).</param>
 /// <param name="IgnoreMemory">Let every device take part whatever its memory (the shortfall is still counted).</param>
-/// <param name="StragglerFactor">A device whose estimated task time exceeds this multiple of the 2M-th fastest device's is a
+/// <param name="StragglerFactor">A device whose estimated task time exceeds this multiple of the K-th fastest device's is a
 /// straggler and trains in its own pool (see <see cref="FtteStrategy"/>); 0 puts every device in one pool of M.</param>
 /// <param name="StragglerConcurrency">Tasks the straggler pool keeps in flight; null: the same as M.</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
@@ -61,8 +61,8 @@ public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dis
 /// minutes while a phone would have cycled through it a hundred times: in a fleet of 90% stragglers nearly every
 /// slot ends up held by a straggler and the server, though asynchronous, crawls at straggler pace. FTTE estimates
 /// each device's task time from what it declares (latency + w* bytes·8/downlink + planned FLOPs/compute + Δw*
-/// bytes·8/uplink) and calls it a straggler above <see cref="FtteOptions.StragglerFactor"/> × the time of the 2M-th
-/// fastest eligible device. The
+/// bytes·8/uplink) and calls it a straggler above <see cref="FtteOptions.StragglerFactor"/> × the time of the K-th
+/// fastest eligible device (a server step needs K updates). The
 /// M slots go to non-stragglers; stragglers train in a separate pool of their own, so they still contribute (their
 /// data counts, their stale updates are down-weighted by age) but never occupy the fast devices' slots.</para>
 ///
@@ -181,7 +181,7 @@ public sealed class FtteStrategy : Strategy
     /// <summary>Devices in the straggler pool, known after <see cref="Start"/>.</summary>
     public int Stragglers => _straggler.Count(s => s);
 
-    /// <summary>Estimated task time from declared capabilities; a straggler is above factor × the 2M-th fastest eligible device's.</summary>
+    /// <summary>Estimated task time from declared capabilities; a straggler is above factor × the K-th fastest eligible device's.</summary>
     private bool[] ClassifyStragglers(IFederationHost host, Model model, TrainableSet set)
     {
         var result = new bool[host.Devices.Count];
@@ -197,9 +197,10 @@ public sealed class FtteStrategy : Strategy
         }
         if (eligible.Count == 0) return result;
         eligible.Sort();
-        // The reference pace is the 2M-th fastest eligible device, not the median: with 90% stragglers the median
-        // is a straggler. 2M candidates leave the fast pool room to rotate devices and ride out availability.
-        double threshold = Options.StragglerFactor * eligible[Math.Min(2 * Options.Concurrency, eligible.Count) - 1];
+        // The pace of a server step is set by the K-th fastest eligible device (a step needs K updates), not by the
+        // median: with 90% stragglers the median is a straggler, and with few fast devices any fixed count larger
+        // than theirs (2M, say) would land on a straggler too and put everyone in one pool.
+        double threshold = Options.StragglerFactor * eligible[Math.Min(Options.BufferSize, eligible.Count) - 1];
         for (int i = 0; i < result.Length; i++) result[i] = seconds[i] > threshold;
         return result;
     }
@@ -336,7 +337,7 @@ public sealed class FtteStrategy : Strategy
             (Selection is { } sel ? $" ({sel.Method}, contribution {sel.Contribution.ToString("G4", CultureInfo.InvariantCulture)})" : " (fixed)") +
             $", planned peak {ByteSize.Format(Plan.PeakBytes)}; {_taskBytes:N0} bytes per task each way.",
             Options.StragglerFactor > 0
-                ? $"Straggler pool: {Stragglers} device(s) slower than {Options.StragglerFactor}× the 2M-th fastest, {Options.StragglerConcurrency ?? Options.Concurrency} in flight."
+                ? $"Straggler pool: {Stragglers} device(s) slower than {Options.StragglerFactor}× the K-th fastest, {Options.StragglerConcurrency ?? Options.Concurrency} in flight."
                 : "One pool of M for all devices (paper behaviour).",
         ];
 
@@ -349,7 +350,7 @@ public sealed class FtteStrategy : Strategy
         else sb.Append(CultureInfo.InvariantCulture, $"Fixed trainable set {Spec?.Trainable}, plan peak {ByteSize.Format(Plan?.PeakBytes ?? 0)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"Participation: {Participation}\n");
         if (Options.StragglerFactor > 0)
-            sb.Append(CultureInfo.InvariantCulture, $"Straggler pool: {Stragglers} device(s) estimated slower than {Options.StragglerFactor}× the 2M-th fastest device's task time, {Options.StragglerConcurrency ?? Options.Concurrency} in flight\n");
+            sb.Append(CultureInfo.InvariantCulture, $"Straggler pool: {Stragglers} device(s) estimated slower than {Options.StragglerFactor}× the K-th fastest device's task time, {Options.StragglerConcurrency ?? Options.Concurrency} in flight\n");
         return sb.ToString();
     }
 }

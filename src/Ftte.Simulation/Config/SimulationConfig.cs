@@ -26,6 +26,8 @@ public sealed record SimulationConfig : IValidatableConfig
     public IReadOnlyList<StrategyConfig> Strategies { get; init; } = [new StrategyConfig { Kind = StrategyKind.Fedbuff }];
     [ConfigDoc("Label of the strategy the others are measured against (reductions table); absent: none.")]
     public string? Reference { get; init; }
+    [ConfigDoc("Re-run some strategies at other fleet sizes for a scaling curve; absent: none.")]
+    public ScalingConfig? Scaling { get; init; }
 
     public void Validate(string path)
     {
@@ -39,6 +41,16 @@ public sealed record SimulationConfig : IValidatableConfig
         if (Reference is { } reference && !labels.Contains(reference))
             throw new ConfigException(ConfigPath.Child(path, "reference"),
                 $"no strategy is called '{reference}'; expected one of {string.Join(", ", labels)}.");
+        if (Scaling is { } scaling)
+        {
+            string at = ConfigPath.Child(path, "scaling");
+            if (Fleet.File is not null)
+                throw new ConfigException(at, "a scaling run generates fleets of each size from fleet.preset; it cannot resize a fleet file. Remove fleet.file or scaling.");
+            for (int i = 0; i < scaling.Strategies.Count; i++)
+                if (!labels.Contains(scaling.Strategies[i]))
+                    throw new ConfigException(ConfigPath.Index(ConfigPath.Child(at, "strategies"), i),
+                        $"no strategy is called '{scaling.Strategies[i]}'; expected one of {string.Join(", ", labels)}.");
+        }
     }
 }
 
@@ -139,4 +151,20 @@ public sealed record RunConfig
     public int Workers { get; init; }
     [ConfigDoc("Let every device run every task regardless of memory (like-for-like comparison).")]
     public bool IgnoreMemory { get; init; }
+}
+
+/// <summary>The scaling run: the same experiment (preset fleet, data, seed) at several fleet sizes.</summary>
+public sealed record ScalingConfig : IValidatableConfig
+{
+    [ConfigDoc("Fleet sizes, e.g. [100, 250, 500, 1000].")]
+    [ConfigRange(1, 1_000_000)]
+    public IReadOnlyList<int> Devices { get; init; } = [100, 250, 500, 1000];
+    [ConfigDoc("Labels of the strategies to re-run; empty: all.")]
+    public IReadOnlyList<string> Strategies { get; init; } = [];
+
+    public void Validate(string path)
+    {
+        if (Devices.Count == 0) throw new ConfigException(ConfigPath.Child(path, "devices"), "expected at least one fleet size.");
+        if (Devices.Distinct().Count() != Devices.Count) throw new ConfigException(ConfigPath.Child(path, "devices"), "each fleet size once, please.");
+    }
 }

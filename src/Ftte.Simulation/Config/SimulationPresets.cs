@@ -69,6 +69,7 @@ public static class SimulationPresets
         // every step is real training. Final accuracy at a common horizon: run with --set run.stopAtTarget=false.
         Run = new RunConfig { MaxTime = 4 * 3600, MaxVersions = 5000, StopAtTarget = true, TargetAccuracy = targetAccuracy, EvalEvery = 20, EvalSamples = 2000 },
         Reference = "FTTE",
+        Scaling = new ScalingConfig { Devices = [100, 250, 500, 1000], Strategies = ["FTTE", "FedAvg", "FedBuff"] },
         Strategies =
         [
             new() { Kind = StrategyKind.Ftte, Name = "FTTE", Concurrency = 20, BufferSize = 10 },

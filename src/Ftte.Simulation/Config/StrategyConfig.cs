@@ -68,7 +68,7 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("ftte: samples of the training split the server keeps as its proxy set for contribution analysis.")]
     [ConfigRange(4)]
     public int? ProxySamples { get; init; }
-    [ConfigDoc("ftte: devices estimated slower than this × the task time of the 2M-th fastest train in their own pool (0: one pool).")]
+    [ConfigDoc("ftte: devices estimated slower than this × the task time of the K-th fastest (K = bufferSize) train in their own pool (0: one pool).")]
     [ConfigRange(0)]
     public double? StragglerFactor { get; init; }
     [ConfigDoc("ftte: tasks the straggler pool keeps in flight (default: concurrency).")]

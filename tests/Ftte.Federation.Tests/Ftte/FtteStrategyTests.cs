@@ -53,7 +53,7 @@ public class FtteStrategyTests
     [Fact]
     public void Stragglers_TrainInTheirOwnPool_SoTheyNeverHoldTheFastDevicesSlots()
     {
-        // Devices 0–9 compute at 1 GFLOP/s, 10–19 at 1 MFLOP/s: the slow half is far beyond 4× the median task time.
+        // Devices 0–9 compute at 1 GFLOP/s, 10–19 at 1 MFLOP/s: the slow half is far beyond 4× the K-th fastest (K = 2) device's task time.
         var host = new FakeHost(20, flopsOf: i => i < 10 ? 1e9 : 1e6);
         var ftte = new FtteStrategy(new FtteOptions(Concurrency: 4, BufferSize: 2, Trainable: "fc3", StragglerConcurrency: 2), Local);
         ftte.Start(host);
