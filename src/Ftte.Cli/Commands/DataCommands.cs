@@ -14,28 +14,12 @@ internal static class DataCommands
         List(), Fetch(), Partition(),
     };
 
-    /// <summary>Runs a command body; a user mistake or a data problem becomes one line on stderr and exit code 1, not a stack trace.</summary>
-    private static int Run(Action body)
-    {
-        try
-        {
-            body();
-            return 0;
-        }
-        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException
-                                      or DatasetUnavailableException or DataFormatException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-    }
-
     private static DataOptions Options() => new() { Progress = new Progress<string>(Console.Error.WriteLine) };
 
     private static Command List()
     {
         var command = new Command("list", "List the datasets, how each is fetched, its size and whether it is cached.");
-        command.SetAction(_ => Run(() =>
+        command.SetAction(_ => Cli.Run(() =>
         {
             Console.WriteLine($"cache: {DataOptions.DefaultCacheDirectory}");
             foreach (string name in DatasetCatalog.Names)
@@ -52,7 +36,7 @@ internal static class DataCommands
     {
         var names = new Argument<string[]>("NAME") { Description = $"Datasets to fetch ({string.Join(", ", DatasetCatalog.Names)}), or 'all'.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("fetch", "Fetch datasets into the cache and verify their SHA-256 (does nothing if already there).") { names };
-        command.SetAction(r => Run(() =>
+        command.SetAction(r => Cli.Run(() =>
         {
             string[] wanted = r.GetValue(names)!;
             foreach (string name in wanted.Contains("all", StringComparer.OrdinalIgnoreCase) ? DatasetCatalog.Names : wanted)
@@ -79,7 +63,7 @@ internal static class DataCommands
         {
             dataset, devices, seed, iid, dirichlet, shards, quantity, validation, json,
         };
-        command.SetAction(r => Run(() =>
+        command.SetAction(r => Cli.Run(() =>
         {
             var chosen = new List<string>();
             if (r.GetValue(iid)) chosen.Add("--iid");
