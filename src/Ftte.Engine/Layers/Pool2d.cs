@@ -4,12 +4,12 @@ using Ftte.Engine.Kernels;
 
 namespace Ftte.Engine.Layers;
 
-/// <summary>Max pooling over k×k windows with a stride, no padding. Backward routes each gradient to the window's arg-max.</summary>
-public sealed class MaxPool2d : Layer
+/// <summary>What max and average pooling share: k×k windows with a stride and no padding, over (C,H,W) planes.</summary>
+public abstract class WindowPool2d : Layer
 {
-    private readonly int _inW, _outH, _outW, _inPlane, _outPlane;
+    private protected readonly int _inW, _outH, _outW, _inPlane, _outPlane;
 
-    public MaxPool2d(string name, Shape input, int kernel, int stride) : base(name, [input], PoolShape.Of(name, input, kernel, stride))
+    private protected WindowPool2d(string name, Shape input, int kernel, int stride) : base(name, [input], PoolShape.Of(name, input, kernel, stride))
     {
         KernelSize = kernel;
         Stride = stride;
@@ -20,9 +20,20 @@ public sealed class MaxPool2d : Layer
         _outPlane = _outH * _outW;
     }
 
-    public override string Kind => "maxpool2d";
     public int KernelSize { get; }
     public int Stride { get; }
+
+    internal override IEnumerable<KeyValuePair<string, object>> DescribeOptions()
+    {
+        yield return new("kernel", KernelSize);
+        if (Stride != KernelSize) yield return new("stride", Stride);
+    }
+}
+
+/// <summary>Max pooling over k×k windows with a stride, no padding. Backward routes each gradient to the window's arg-max.</summary>
+public sealed class MaxPool2d(string name, Shape input, int kernel, int stride) : WindowPool2d(name, input, kernel, stride)
+{
+    public override string Kind => "maxpool2d";
 
     /// <summary>One comparison per window element.</summary>
     public override long ForwardFlops => (long)OutputShape.Size * KernelSize * KernelSize;
@@ -97,32 +108,12 @@ public sealed class MaxPool2d : Layer
         }
     }
 
-    internal override IEnumerable<KeyValuePair<string, object>> DescribeOptions()
-    {
-        yield return new("kernel", KernelSize);
-        if (Stride != KernelSize) yield return new("stride", Stride);
-    }
 }
 
 /// <summary>Average pooling over k×k windows with a stride, no padding.</summary>
-public sealed class AvgPool2d : Layer
+public sealed class AvgPool2d(string name, Shape input, int kernel, int stride) : WindowPool2d(name, input, kernel, stride)
 {
-    private readonly int _inW, _outH, _outW, _inPlane, _outPlane;
-
-    public AvgPool2d(string name, Shape input, int kernel, int stride) : base(name, [input], PoolShape.Of(name, input, kernel, stride))
-    {
-        KernelSize = kernel;
-        Stride = stride;
-        _inW = input[2];
-        _outH = OutputShape[1];
-        _outW = OutputShape[2];
-        _inPlane = input[1] * input[2];
-        _outPlane = _outH * _outW;
-    }
-
     public override string Kind => "avgpool2d";
-    public int KernelSize { get; }
-    public int Stride { get; }
 
     /// <summary>k² − 1 adds and one scale per output.</summary>
     public override long ForwardFlops => (long)OutputShape.Size * KernelSize * KernelSize;
@@ -180,11 +171,6 @@ public sealed class AvgPool2d : Layer
         }
     }
 
-    internal override IEnumerable<KeyValuePair<string, object>> DescribeOptions()
-    {
-        yield return new("kernel", KernelSize);
-        if (Stride != KernelSize) yield return new("stride", Stride);
-    }
 }
 
 /// <summary>Global average pooling: (C,H,W) → (C).</summary>
