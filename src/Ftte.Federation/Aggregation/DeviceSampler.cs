@@ -36,13 +36,17 @@ public sealed class DeviceSampler
     /// (as counted by <paramref name="inFlight"/>) are running; asks the host for a wake-up when too few are idle.
     /// Returns the tickets dispatched.
     /// </summary>
-    public IReadOnlyList<TaskTicket> Fill(IFederationHost host, Predicate<int> admit, TaskSpec spec, int target, int inFlight)
+    public IReadOnlyList<TaskTicket> Fill(IFederationHost host, Predicate<int> admit, TaskSpec spec, int target, int inFlight) =>
+        Fill(host, admit, _ => spec, target, inFlight);
+
+    /// <summary>As <see cref="Fill(IFederationHost, Predicate{int}, TaskSpec, int, int)"/>, with a task chosen per device (nested subsets).</summary>
+    public IReadOnlyList<TaskTicket> Fill(IFederationHost host, Predicate<int> admit, Func<int, TaskSpec> specOf, int target, int inFlight)
     {
         int want = target - inFlight;
         if (want <= 0) return [];
         var chosen = Sample(host, admit, want);
         var tickets = new TaskTicket[chosen.Count];
-        for (int i = 0; i < chosen.Count; i++) tickets[i] = host.Dispatch(chosen[i], spec);
+        for (int i = 0; i < chosen.Count; i++) tickets[i] = host.Dispatch(chosen[i], specOf(chosen[i]));
         if (chosen.Count < want) host.WaitForDevices();
         return tickets;
     }

@@ -99,6 +99,8 @@ public sealed class ParameterSearch
     private readonly TensorTraining[][] _choices;
     private readonly double[][] _gains;
     private readonly Dictionary<string, long> _peaks = new(StringComparer.Ordinal);
+    /// <summary>Least option per tensor the current search may use (all zero unless it must contain a set).</summary>
+    private int[] _floor = [];
 
     /// <param name="batch">The configured local batch; halved until the cheapest non-empty set fits.</param>
     /// <exception cref="InvalidOperationException">Nothing fits even at batch 1.</exception>
@@ -129,6 +131,7 @@ public sealed class ParameterSearch
         }
         if (tensors.Count == 0) throw new ArgumentException($"The contribution report has no unit of model '{model.Name}'.", nameof(contributions));
         _tensors = [.. tensors];
+        _floor = new int[_tensors.Length];
         _choices = [.. choices];
         _gains = [.. gains];
 
@@ -203,14 +206,31 @@ public sealed class ParameterSearch
     };
 
     /// <summary>The evolutionary search described on the class.</summary>
-    public SelectionResult Search()
+    public SelectionResult Search() => Search(null);
+
+    /// <summary>
+    /// The search restricted to sets that contain <paramref name="containing"/> (every tensor at least at its option
+    /// there): nested subsets for devices with more memory than the weakest. Channel ratios take the first channels,
+    /// so a larger option of a tensor contains a smaller one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="containing"/> is not made of candidate options or does not fit.</exception>
+    public SelectionResult Search(TrainableSet? containing)
     {
+        _floor = new int[_tensors.Length];
+        if (containing is not null)
+        {
+            _floor = FromSet(containing)
+                ?? throw new InvalidOperationException($"The set to contain ({containing}) uses options that are not candidates of this search.");
+            if (!Fits(_floor))
+                throw new InvalidOperationException($"The set to contain ({containing}) needs {ByteSize.Format(PeakOf(_floor))} at batch {Batch}, over the budget {ByteSize.Format(BudgetBytes)}.");
+        }
         var rng = new Rng(Rng.Mix(_options.Seed, 0x5EA4C));
         int T = _tensors.Length;
         var population = new List<Individual>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         void Offer(int[] genome, List<Individual> into)
         {
+            for (int t = 0; t < genome.Length; t++) genome[t] = Math.Max(genome[t], _floor[t]);
             Repair(genome, rng);
             if (IsEmpty(genome) || !seen.Add(Key(genome))) return;
             into.Add(Evaluate(genome));
@@ -248,7 +268,7 @@ public sealed class ParameterSearch
             Sort(population);
             if (population.Count > _options.Population) population.RemoveRange(_options.Population, population.Count - _options.Population);
         }
-        var best = population.Count > 0 ? population[0].Genome : Cheapest();
+        var best = population.Count > 0 ? population[0].Genome : containing is null ? Cheapest() : (int[])_floor.Clone();
         best = Polish(best);
         return Result(SelectionMethod.Search, best);
     }
@@ -330,14 +350,14 @@ public sealed class ParameterSearch
         return Compare(a, b) <= 0 ? a : b;
     }
 
-    /// <summary>While the planner says it does not fit, a random trained tensor steps one option down.</summary>
+    /// <summary>While the planner says it does not fit, a random tensor above its floor steps one option down.</summary>
     private void Repair(int[] genome, Rng rng)
     {
         var trained = new List<int>();
         while (!Fits(genome))
         {
             trained.Clear();
-            for (int t = 0; t < genome.Length; t++) if (genome[t] > 0) trained.Add(t);
+            for (int t = 0; t < genome.Length; t++) if (genome[t] > _floor[t]) trained.Add(t);
             genome[trained[rng.NextInt(trained.Count)]]--;
         }
     }
@@ -352,7 +372,7 @@ public sealed class ParameterSearch
     /// <summary>Greedy fill: repeatedly the feasible one-tensor raise with the best gain per extra planned byte.</summary>
     private int[] Greedy()
     {
-        var g = new int[_tensors.Length];
+        var g = (int[])_floor.Clone();
         while (true)
         {
             long peak = PeakOf(g);
@@ -386,6 +406,7 @@ public sealed class ParameterSearch
             void Consider(int[] g)
             {
                 if (IsEmpty(g) || !Fits(g)) return;
+                for (int t = 0; t < g.Length; t++) if (g[t] < _floor[t]) return;
                 var candidate = Evaluate((int[])g.Clone());
                 if (Compare(candidate, best ?? current) < 0) best = candidate;
             }

@@ -26,11 +26,13 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// <param name="StragglerFactor">A device whose estimated task time exceeds this multiple of the K-th fastest device's is a
 /// straggler and trains in its own pool (see <see cref="FtteStrategy"/>); 0 puts every device in one pool of M.</param>
 /// <param name="StragglerConcurrency">Tasks the straggler pool keeps in flight; null: the same as M.</param>
+/// <param name="NestedBudgets">Larger budgets (e.g. q0.5, q0.9) for nested subsets: a device trains the largest set
+/// whose plan fits its memory, each set containing the smaller ones; null or empty: one subset w* for all.</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
     StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1,
-    double StragglerFactor = 4.0, int? StragglerConcurrency = null);
+    double StragglerFactor = 4.0, int? StragglerConcurrency = null, IReadOnlyList<MemoryBudget>? NestedBudgets = null);
 
 /// <summary>Per-update factors of one server step: age a_i, variance v_i, and the effective share a_i·v_i/Σv.</summary>
 public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dispersion)
@@ -91,6 +93,9 @@ public sealed class FtteStrategy : Strategy
     private double[] _meanSum = [];
     private int[] _meanCount = [];
     private bool[] _straggler = [];
+    /// <summary>Nested levels, smallest (w*) first: the task spec and its planned peak.</summary>
+    private List<(TaskSpec Spec, long PeakBytes)> _levels = [];
+    private TaskSpec[] _specOf = [];
     private long _taskBytes;
     private readonly HashSet<long> _fastTasks = [];
     private readonly HashSet<long> _slowTasks = [];
@@ -166,6 +171,22 @@ public sealed class FtteStrategy : Strategy
         }
         Spec = new TaskSpec(set, Local, Broadcast.TrainableOnly);
         Plan = Selection?.Plan ?? MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
+        _levels = [(Spec, Plan.PeakBytes)];
+        if (Options.NestedBudgets is { Count: > 0 } nested && Contributions is not null)
+        {
+            // Each larger budget gets the best set that contains the previous level's (planned at w*'s batch, so
+            // every level trains the same way and only the subset grows).
+            var previous = set;
+            foreach (long bytes in nested.Select(b => b.Resolve(host.Devices)).Where(b => b > BudgetBytes).Distinct().Order())
+            {
+                var search = new ParameterSearch(model, Contributions, bytes, Local.BatchSize, Local.Optimizer, Options.Search ?? new SearchOptions(Seed: Options.Seed));
+                if (search.Batch != Local.BatchSize) continue;
+                var level = search.Search(previous);
+                if (level.Trainable.ToString() == previous.ToString()) continue;
+                _levels.Add((new TaskSpec(level.Trainable, Local, Broadcast.TrainableOnly), level.Plan.PeakBytes));
+                previous = level.Trainable;
+            }
+        }
         Participation = Participation.ByMemory(host.Devices, Plan.PeakBytes, Options.IgnoreMemory);
         if (!Options.IgnoreMemory && Participation.ExcludedDevices == host.Devices.Count)
             throw new InvalidOperationException(
@@ -174,9 +195,16 @@ public sealed class FtteStrategy : Strategy
         _meanSum = new double[model.ParameterCount];
         _meanCount = new int[model.ParameterCount];
         _straggler = ClassifyStragglers(host, model, set);
+        _specOf = [.. host.Devices.Select(d => _levels.Last(l => l.PeakBytes <= d.MemoryBytes || l.Spec == Spec).Spec)];
         _taskBytes = ParameterSerializer.SerializedSize(model, set);
         FillTo(host);
     }
+
+    /// <summary>The trainable set each nested level trains, smallest (w*) first; one entry without nesting.</summary>
+    public IReadOnlyList<TaskSpec> Levels => [.. _levels.Select(l => l.Spec)];
+
+    /// <summary>The task a device gets: the largest nested level whose plan fits its memory.</summary>
+    public TaskSpec SpecFor(int deviceId) => _specOf[deviceId];
 
     /// <summary>Devices in the straggler pool, known after <see cref="Start"/>.</summary>
     public int Stragglers => _straggler.Count(s => s);
@@ -272,14 +300,20 @@ public sealed class FtteStrategy : Strategy
         for (int i = 0; i < k; i++)
         {
             double d = 0;
+            long n = 0;
             var delta = buffer[i].Delta;
             foreach (var r in buffer[i].Ranges)
+            {
+                n += r.Length;
                 for (int j = r.Offset; j < r.End; j++)
                 {
                     double e = delta[j] - meanSum[j] / meanCount[j];
                     d += e * e;
                 }
-            dispersion[i] = d;
+            }
+            // Per coordinate, so that a device training a larger nested set is not penalised for its size
+            // (with equal sets this is the same ratio as the plain sum).
+            dispersion[i] = n == 0 ? 0 : d / n;
         }
         foreach (var u in buffer)
             foreach (var r in u.Ranges)
@@ -323,10 +357,10 @@ public sealed class FtteStrategy : Strategy
     /// <summary>Tops up the fast pool to M and the straggler pool to its own concurrency.</summary>
     private void FillTo(IFederationHost host)
     {
-        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && !_straggler[d], Spec, Options.Concurrency, _fastTasks.Count))
+        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && !_straggler[d], d => _specOf[d], Options.Concurrency, _fastTasks.Count))
             _fastTasks.Add(t.TaskId);
         if (Options.StragglerFactor == 0) return;
-        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && _straggler[d], Spec, Options.StragglerConcurrency ?? Options.Concurrency, _slowTasks.Count))
+        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && _straggler[d], d => _specOf[d], Options.StragglerConcurrency ?? Options.Concurrency, _slowTasks.Count))
             _slowTasks.Add(t.TaskId);
     }
 
@@ -336,6 +370,8 @@ public sealed class FtteStrategy : Strategy
             $"Budget {Budget} = {ByteSize.Format(BudgetBytes)}; trainable set '{Spec.TrainableKey}' at batch {Local.BatchSize}" +
             (Selection is { } sel ? $" ({sel.Method}, contribution {sel.Contribution.ToString("G4", CultureInfo.InvariantCulture)})" : " (fixed)") +
             $", planned peak {ByteSize.Format(Plan.PeakBytes)}; {_taskBytes:N0} bytes per task each way.",
+            .. _levels.Skip(1).Select((l, i) => $"Nested level {i + 1}: '{l.Spec.TrainableKey}' (contains the level below), planned peak {ByteSize.Format(l.PeakBytes)}, " +
+                $"{_specOf.Count(x => x == l.Spec)} device(s)."),
             Options.StragglerFactor > 0
                 ? $"Straggler pool: {Stragglers} device(s) slower than {Options.StragglerFactor}× the K-th fastest, {Options.StragglerConcurrency ?? Options.Concurrency} in flight."
                 : "One pool of M for all devices (paper behaviour).",

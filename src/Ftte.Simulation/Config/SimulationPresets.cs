@@ -80,6 +80,8 @@ public static class SimulationPresets
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, last-k layers", Concurrency = 20, BufferSize = 10, Selection = "last-k" },
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, bias only", Concurrency = 20, BufferSize = 10, Selection = "bias" },
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, random subset", Concurrency = 20, BufferSize = 10, Selection = "random" },
+            // Beyond the paper: devices with more memory train nested, larger subsets that contain w*.
+            new() { Kind = StrategyKind.Ftte, Name = "FTTE, nested subsets", Concurrency = 20, BufferSize = 10, NestedBudgets = ["q0.5", "q0.9"] },
         ],
     };
 }

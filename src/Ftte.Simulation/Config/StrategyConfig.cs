@@ -71,6 +71,8 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("ftte: devices estimated slower than this × the task time of the K-th fastest (K = bufferSize) train in their own pool (0: one pool).")]
     [ConfigRange(0)]
     public double? StragglerFactor { get; init; }
+    [ConfigDoc("ftte: larger budgets for nested subsets, e.g. [\"q0.5\", \"q0.9\"]: stronger devices train a larger set containing w*.")]
+    public IReadOnlyList<string>? NestedBudgets { get; init; }
     [ConfigDoc("ftte: tasks the straggler pool keeps in flight (default: concurrency).")]
     [ConfigRange(0)]
     public int? StragglerConcurrency { get; init; }
@@ -90,7 +92,7 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedasync] = ["concurrency", "alpha", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
-                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency"],
+                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets"],
     };
 
     public void Validate(string path)
@@ -113,6 +115,7 @@ public sealed record StrategyConfig : IValidatableConfig
         if (Weighting is not null) set.Add("weighting");
         if (Selection is not null) set.Add("selection");
         if (ProxySamples is not null) set.Add("proxySamples");
+        if (NestedBudgets is not null) set.Add("nestedBudgets");
         var allowed = KeysOf[Kind];
         foreach (string key in set)
             if (!allowed.Contains(key))
@@ -124,6 +127,14 @@ public sealed record StrategyConfig : IValidatableConfig
             catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException)
             {
                 throw new ConfigException(ConfigPath.Child(path, "budget"), e.Message);
+            }
+        }
+        for (int i = 0; i < (NestedBudgets?.Count ?? 0); i++)
+        {
+            try { MemoryBudget.Parse(NestedBudgets![i]); }
+            catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException)
+            {
+                throw new ConfigException(ConfigPath.Index(ConfigPath.Child(path, "nestedBudgets"), i), e.Message);
             }
         }
     }
@@ -152,7 +163,8 @@ public sealed record StrategyConfig : IValidatableConfig
                 Trainable,
                 Selection switch { "last-k" => SelectionMethod.LastK, "bias" => SelectionMethod.BiasOnly, "random" => SelectionMethod.Random, _ => SelectionMethod.Search },
                 Staleness: staleness, IgnoreMemory: ignoreMemory, Seed: seed,
-                StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency), local, proxy),
+                StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency,
+                NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList()), local, proxy),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

@@ -145,6 +145,43 @@ public class FtteStrategyTests
     }
 
     [Fact]
+    public void NestedBudgets_GiveStrongerDevicesALargerSetThatContainsWStar()
+    {
+        var model = FtteFixtures.Mlp();
+        long small = FtteFixtures.Peak(model, TrainableSet.Parse(model, "fc3"), 16) + 4096;
+        long large = FtteFixtures.Peak(model, TrainableSet.All(model), 16) + 4096;
+        var options = new FtteOptions(Concurrency: 10, BufferSize: 2, Contribution: new ContributionOptions(Steps: 5, Optimizer: FtteFixtures.Sgd),
+            Seed: 2, StragglerFactor: 0, NestedBudgets: [MemoryBudget.Quantile(0.5)]);
+        var host = new FakeHost(10, model: model, memoryOf: i => i < 3 ? small : large);
+        var ftte = new FtteStrategy(options, Local, FtteFixtures.Proxy());
+        ftte.Start(host);
+
+        Assert.Equal(2, ftte.Levels.Count);
+        var wStar = ftte.Levels[0].Trainable.Ranges(model);
+        var bigger = ftte.Levels[1].Trainable.Ranges(model);
+        bool Inside(WeightRange r) => bigger.Any(b => r.Offset >= b.Offset && r.End <= b.End);
+        Assert.All(wStar, r => Assert.True(Inside(r), $"w* run {r} is not inside the larger set"));
+        Assert.True(bigger.Sum(r => r.Length) > wStar.Sum(r => r.Length));
+        // Small devices get w*, large ones the nested set; nobody is left out.
+        Assert.Equal(0, ftte.Participation.ExcludedDevices);
+        Assert.All(host.Dispatched, t => Assert.Equal(t.DeviceId < 3 ? ftte.Levels[0] : ftte.Levels[1], t.Spec));
+        Assert.Contains(ftte.Notes, n => n.StartsWith("Nested level 1"));
+
+        // Coordinate-wise merge: a w* coordinate averages both levels' updates, a coordinate only the larger set trains
+        // averages the large devices' updates alone.
+        var smallTask = host.Dispatched.First(t => t.DeviceId < 3);
+        var largeTask = host.Dispatched.First(t => t.DeviceId >= 3);
+        var before = host.Global.Weights.ToArray();
+        host.Deliver(ftte, smallTask, 1f);
+        host.Deliver(ftte, largeTask, 3f);
+        var after = host.Global.Weights.ToArray();
+        int shared = wStar[0].Offset;
+        int onlyLarge = bigger.SelectMany(r => Enumerable.Range(r.Offset, r.Length)).First(j => !wStar.Any(r => j >= r.Offset && j < r.End));
+        Assert.InRange(after[shared] - before[shared], 1f, 3f);
+        Assert.Equal(3f * (float)(1 / Math.Sqrt(1)), after[onlyLarge] - before[onlyLarge], 4);
+    }
+
+    [Fact]
     public void SearchedSet_UnderTheMinimumBudget_ExcludesNoDevice_AndAQuantileBudgetReportsWhoIsLeftOut()
     {
         var model = FtteFixtures.Mlp();
