@@ -12,7 +12,9 @@ public enum SelectionMethod { Search, LastK, BiasOnly, Random }
 
 /// <summary>Evolutionary search settings: (μ+λ) with μ = <paramref name="Population"/>, λ = <paramref name="Offspring"/>.</summary>
 /// <param name="PairMoveLimit">The final local search also tries "lower one tensor, raise another" moves when there are at most this many such pairs.</param>
-public sealed record SearchOptions(int Population = 16, int Offspring = 32, int Generations = 30, int PairMoveLimit = 4096, ulong Seed = 1);
+/// <param name="Slack">Trade contribution for memory: among the sets the search evaluated, take the one with the smallest
+/// planned peak whose contribution is at least (1 − slack) × the best's. 0 keeps the best (fills the budget).</param>
+public sealed record SearchOptions(int Population = 16, int Offspring = 32, int Generations = 30, int PairMoveLimit = 4096, ulong Seed = 1, double Slack = 0);
 
 /// <summary>One tensor of a chosen set, with its measured gain.</summary>
 public sealed record SelectedTensor(string Tensor, TensorTraining Option, double Gain);
@@ -270,6 +272,7 @@ public sealed class ParameterSearch
         }
         var best = population.Count > 0 ? population[0].Genome : containing is null ? Cheapest() : (int[])_floor.Clone();
         best = Polish(best);
+        if (_options.Slack > 0) best = Knee(best);
         return Result(SelectionMethod.Search, best);
     }
 
@@ -348,6 +351,30 @@ public sealed class ParameterSearch
         var a = population[rng.NextInt(population.Count)];
         var b = population[rng.NextInt(population.Count)];
         return Compare(a, b) <= 0 ? a : b;
+    }
+
+    /// <summary>
+    /// The cheapest evaluated set (smallest planned peak; ties: more contribution, then genome text) within the slack
+    /// of <paramref name="best"/>'s contribution, respecting the floor: the knee of the contribution/memory curve.
+    /// </summary>
+    private int[] Knee(int[] best)
+    {
+        double needed = (1 - _options.Slack) * ContributionOf(best);
+        var chosen = Evaluate(best);
+        foreach (string key in _peaks.Keys.ToList())
+        {
+            int[] g = [.. key.Split(',').Select(int.Parse)];
+            if (IsEmpty(g) || !Fits(g) || ContributionOf(g) < needed) continue;
+            bool aboveFloor = true;
+            for (int t = 0; t < g.Length; t++) if (g[t] < _floor[t]) { aboveFloor = false; break; }
+            if (!aboveFloor) continue;
+            var candidate = Evaluate(g);
+            int c = candidate.Peak.CompareTo(chosen.Peak);
+            if (c == 0) c = chosen.Fitness.CompareTo(candidate.Fitness);
+            if (c == 0) c = string.CompareOrdinal(candidate.Key, chosen.Key);
+            if (c < 0) chosen = candidate;
+        }
+        return chosen.Genome;
     }
 
     /// <summary>While the planner says it does not fit, a random tensor above its floor steps one option down.</summary>

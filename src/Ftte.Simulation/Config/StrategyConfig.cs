@@ -73,6 +73,9 @@ public sealed record StrategyConfig : IValidatableConfig
     public double? StragglerFactor { get; init; }
     [ConfigDoc("ftte: larger budgets for nested subsets, e.g. [\"q0.5\", \"q0.9\"]: stronger devices train a larger set containing w*.")]
     public IReadOnlyList<string>? NestedBudgets { get; init; }
+    [ConfigDoc("ftte: give up this share of the best measured contribution for the cheapest set that keeps the rest (0: fill the budget).")]
+    [ConfigRange(0, 1)]
+    public double? ContributionSlack { get; init; }
     [ConfigDoc("ftte: tasks the straggler pool keeps in flight (default: concurrency).")]
     [ConfigRange(0)]
     public int? StragglerConcurrency { get; init; }
@@ -92,7 +95,7 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedasync] = ["concurrency", "alpha", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
-                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets"],
+                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack"],
     };
 
     public void Validate(string path)
@@ -116,6 +119,7 @@ public sealed record StrategyConfig : IValidatableConfig
         if (Selection is not null) set.Add("selection");
         if (ProxySamples is not null) set.Add("proxySamples");
         if (NestedBudgets is not null) set.Add("nestedBudgets");
+        if (ContributionSlack is not null) set.Add("contributionSlack");
         var allowed = KeysOf[Kind];
         foreach (string key in set)
             if (!allowed.Contains(key))
@@ -164,7 +168,8 @@ public sealed record StrategyConfig : IValidatableConfig
                 Selection switch { "last-k" => SelectionMethod.LastK, "bias" => SelectionMethod.BiasOnly, "random" => SelectionMethod.Random, _ => SelectionMethod.Search },
                 Staleness: staleness, IgnoreMemory: ignoreMemory, Seed: seed,
                 StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency,
-                NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList()), local, proxy),
+                NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList(),
+                Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null), local, proxy),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

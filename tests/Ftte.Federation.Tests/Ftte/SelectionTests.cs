@@ -115,6 +115,18 @@ public class SelectionTests
     }
 
     [Fact]
+    public void Slack_TradesAShareOfContributionForTheCheapestSetThatKeepsTheRest()
+    {
+        var model = FtteFixtures.Mlp();
+        long budget = FtteFixtures.Peak(model, TrainableSet.All(model), 16);
+        var best = new ParameterSearch(model, Measured.Value, budget, 16, FtteFixtures.Sgd, new SearchOptions(Seed: 3)).Search();
+        var knee = new ParameterSearch(model, Measured.Value, budget, 16, FtteFixtures.Sgd, new SearchOptions(Seed: 3, Slack: 0.3)).Search();
+        Assert.True(knee.Contribution >= 0.7 * best.Contribution - 1e-12, $"{knee}\nvs\n{best}");
+        Assert.True(knee.PeakBytes < best.PeakBytes, $"{knee}\nvs\n{best}");
+        Assert.True(knee.PeakBytes <= budget);
+    }
+
+    [Fact]
     public void Search_IsDeterministicForASeed()
     {
         var model = FtteFixtures.Mlp();
