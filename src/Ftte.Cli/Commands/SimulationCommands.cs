@@ -110,6 +110,10 @@ internal static class SimulationCommands
     private static void Execute(SimulationConfig config, IReadOnlyList<StrategyConfig> strategies, string? outDir, bool json)
     {
         var started = DateTime.UtcNow;
+        // The output directory is made (or refused) before any run, so a bad --out never costs the runs' results.
+        string dir = outDir ?? Path.Combine("runs", config.Name);
+        if (File.Exists(dir)) throw new IOException($"--out '{dir}' is a file; give a directory for metrics.csv, summary.json and report.html.");
+        Directory.CreateDirectory(dir);
         Console.Error.WriteLine($"Preparing {config.Name}: {config.Fleet.Devices} devices ({config.Fleet.File ?? config.Fleet.Preset}), {config.Data.Dataset}, {config.Model}…");
         var experiment = Experiment.Build(config);
         // Strategies are built again per run; building them all first reports config mistakes before any run starts.
@@ -141,7 +145,6 @@ internal static class SimulationCommands
             var points = experiment.RunScaling(runs, (devices, s) => p => progress.Report($"{s.Label} @ {devices}", p.Time, p.Version, p.Accuracy));
             comparison = comparison with { Scaling = points };
         }
-        string dir = outDir ?? Path.Combine("runs", config.Name);
         var files = ReportFiles.Write(dir, comparison);
         File.WriteAllText(Path.Combine(dir, "config.json"), StrictJson.Serialize(config with { Strategies = strategies }));
         if (json)
