@@ -115,7 +115,8 @@ internal static class SimulationCommands
         if (File.Exists(dir)) throw new IOException($"--out '{dir}' is a file; give a directory for metrics.csv, summary.json and report.html.");
         Directory.CreateDirectory(dir);
         Console.Error.WriteLine($"Preparing {config.Name}: {config.Fleet.Devices} devices ({config.Fleet.File ?? config.Fleet.Preset}), {config.Data.Dataset}, {config.Model}…");
-        var experiment = Experiment.Build(config);
+        // A first run fetches the dataset: say so rather than pause silently.
+        var experiment = Experiment.Build(config, new Ftte.Data.DataOptions { Progress = new Progress<string>(Console.Error.WriteLine) });
         // Strategies are built again per run; building them all first reports config mistakes before any run starts.
         foreach (var s in strategies) experiment.CreateStrategy(s);
         var runs = new List<RunResult>();
