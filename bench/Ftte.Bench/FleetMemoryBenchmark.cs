@@ -4,6 +4,7 @@ using Ftte.Data;
 using Ftte.Engine;
 using Ftte.Engine.Models;
 using Ftte.Simulation;
+using Ftte.Federation.Config;
 using Ftte.Simulation.Config;
 using Ftte.Simulation.Fleet;
 

@@ -3,6 +3,7 @@ using Ftte.Engine;
 using Ftte.Engine.Models;
 using Ftte.Federation;
 using Ftte.Reporting;
+using Ftte.Federation.Config;
 using Ftte.Simulation.Config;
 using Ftte.Simulation.Fleet;
 

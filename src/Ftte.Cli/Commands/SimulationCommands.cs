@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Ftte.Core.Config;
 using Ftte.Reporting;
 using Ftte.Simulation;
+using Ftte.Federation.Config;
 using Ftte.Simulation.Config;
 using Ftte.Simulation.Fleet;
 

@@ -2,6 +2,7 @@ using Ftte.Core.Config;
 using Ftte.Data;
 using Ftte.Engine.Training;
 using Ftte.Federation.Aggregation;
+using Ftte.Federation.Config;
 
 namespace Ftte.Simulation.Config;
 
@@ -95,35 +96,6 @@ public sealed record FleetConfig : IValidatableConfig
         if (File is null && !Ftte.Simulation.Fleet.FleetPresets.Names.Contains(Preset))
             throw new ConfigException(ConfigPath.Child(path, "preset"),
                 $"unknown fleet preset '{Preset}'; expected one of {string.Join(", ", Ftte.Simulation.Fleet.FleetPresets.Names)}, or set \"file\".");
-    }
-}
-
-public enum OptimizerKind { Sgd, Adam }
-
-/// <summary>Local training on each device.</summary>
-public sealed record LocalConfig
-{
-    [ConfigRange(1, 1000)]
-    public int Epochs { get; init; } = 1;
-    [ConfigDoc("Mini-batch size; the memory plan is made for it.")]
-    [ConfigRange(1, 65536)]
-    public int Batch { get; init; } = 16;
-    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
-    [ConfigRange(0, 10)]
-    public double LearningRate { get; init; } = 0.05;
-    [ConfigDoc("SGD momentum (adds one state float per trained weight).")]
-    [ConfigRange(0, 0.999)]
-    public double Momentum { get; init; }
-    [ConfigRange(0, 1)]
-    public double WeightDecay { get; init; }
-    public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
-
-    public Federation.LocalTraining ToLocalTraining()
-    {
-        OptimizerOptions optimizer = Optimizer == OptimizerKind.Adam
-            ? new AdamOptions { LearningRate = (float)LearningRate, WeightDecay = (float)WeightDecay }
-            : new SgdOptions { LearningRate = (float)LearningRate, Momentum = (float)Momentum, WeightDecay = (float)WeightDecay };
-        return new Federation.LocalTraining(Epochs, Batch, optimizer, new LearningRateSchedule(Schedule));
     }
 }
 

@@ -1,4 +1,5 @@
 using Ftte.Data;
+using Ftte.Federation.Config;
 
 namespace Ftte.Simulation.Config;
 

@@ -1,4 +1,5 @@
 using Ftte.Core.Config;
+using Ftte.Federation.Config;
 using Ftte.Simulation.Config;
 
 namespace Ftte.Simulation.Tests.Config;

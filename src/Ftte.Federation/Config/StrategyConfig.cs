@@ -1,11 +1,10 @@
 using Ftte.Core;
 using Ftte.Core.Config;
-using Ftte.Federation;
 using Ftte.Federation.Aggregation;
 using Ftte.Federation.Selection;
 using Ftte.Federation.Strategies;
 
-namespace Ftte.Simulation.Config;
+namespace Ftte.Federation.Config;
 
 // Member names are what users type (kebab-case of the name): "fedavg", not "fed-avg".
 public enum StrategyKind { Fedavg, Fedasync, Fedbuff, Ftte }
