@@ -92,6 +92,33 @@ public static class ParameterSerializer
     }
 
     /// <summary>
+    /// As <see cref="Deserialize"/>, but the payload must hold exactly what <see cref="Serialize"/> writes for
+    /// <paramref name="subset"/>: the same tensors in the same order with the same channels. A server uses it on
+    /// an update for a task, so a payload for another trainable set is refused rather than partly read.
+    /// </summary>
+    public static void DeserializeExact(Model model, TrainableSet? subset, ReadOnlySpan<byte> data)
+    {
+        var entries = Entries(model, subset);
+        long expected = SizeOf(entries);
+        if (data.Length != expected)
+            throw new FormatException($"Payload has {data.Length:N0} bytes; the trainable set '{subset?.ToString() ?? "all"}' of model '{model.Name}' needs exactly {expected:N0}.");
+        var template = new byte[expected];
+        Write(entries, template);
+        if (!data[..12].SequenceEqual(template.AsSpan(0, 12)))
+            throw new FormatException("Payload header (magic, version, tensor count) does not match the task's trainable set.");
+        int o = 12;
+        foreach (var (p, sel) in entries)
+        {
+            // Everything but the float data must match: name, shape, channel list.
+            int header = 2 + Encoding.UTF8.GetByteCount(p.Name) + 1 + 4 * p.Shape.Rank + 4 + (sel is null ? 0 : 4 * sel.Count);
+            if (!data.Slice(o, header).SequenceEqual(template.AsSpan(o, header)))
+                throw new FormatException($"Payload entry at offset {o} does not match tensor '{p.Name}' of the task's trainable set (name, shape or channels differ).");
+            o += header + (sel is null ? 4 * p.Count : 4 * sel.Elements);
+        }
+        Deserialize(model, data);
+    }
+
+    /// <summary>
     /// Reads a payload into the model's weights (all tensors it names, all or selected channels).
     /// Returns the number of tensors read. Throws <see cref="FormatException"/> naming the byte offset and
     /// what was expected when the buffer is truncated, foreign, or does not match the model.

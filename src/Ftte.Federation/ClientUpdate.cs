@@ -52,6 +52,10 @@ public enum FailureReason
     Cancelled,
     /// <summary>The device refused it (its plan does not fit its memory).</summary>
     Refused,
+    /// <summary>Deployment: the server refused the update before the strategy saw it (shape, NaN/Inf, norm).</summary>
+    InvalidUpdate,
+    /// <summary>Deployment: no word from the device within the task's deadline (or the server restarted).</summary>
+    Expired,
 }
 
 public sealed record TaskFailure(TaskTicket Task, FailureReason Reason, double At, string? Detail = null);

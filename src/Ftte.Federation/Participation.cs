@@ -7,11 +7,12 @@ namespace Ftte.Federation;
 /// </summary>
 public sealed class Participation
 {
-    private readonly bool[]? _eligible;
+    // Grows when a device joins a running federation (deployment); fixed in simulation.
+    private readonly List<bool>? _eligible;
 
     private Participation(bool[]? eligible, long requiredBytes, int excluded, long excludedSamples, long totalSamples, bool ignoredMemory)
     {
-        _eligible = eligible;
+        _eligible = eligible is null ? null : [.. eligible];
         RequiredBytes = requiredBytes;
         ExcludedDevices = excluded;
         ExcludedSamples = excludedSamples;
@@ -19,18 +20,34 @@ public sealed class Participation
         IgnoredMemory = ignoredMemory;
     }
 
-    public static Participation Everyone { get; } = new(null, 0, 0, 0, 0, false);
+    /// <summary>No memory check and no counts (a fresh instance: <see cref="Admit"/> mutates).</summary>
+    public static Participation Everyone => new(null, 0, 0, 0, 0, false);
 
     /// <summary>Planned peak memory a device needs (0 when not checked).</summary>
     public long RequiredBytes { get; }
-    public int ExcludedDevices { get; }
-    public long ExcludedSamples { get; }
-    public long TotalSamples { get; }
+    public int ExcludedDevices { get; private set; }
+    public long ExcludedSamples { get; private set; }
+    public long TotalSamples { get; private set; }
     /// <summary>True when the memory check was switched off for a like-for-like comparison.</summary>
     public bool IgnoredMemory { get; }
     public double ExcludedDataShare => TotalSamples == 0 ? 0 : (double)ExcludedSamples / TotalSamples;
 
-    public bool IsEligible(int deviceId) => _eligible is null || _eligible[deviceId];
+    public bool IsEligible(int deviceId) => _eligible is null || (deviceId < _eligible.Count && _eligible[deviceId]);
+
+    /// <summary>
+    /// A device that joined after the strategy started (deployment): the same memory rule decides. Ids are dense,
+    /// so <paramref name="device"/> must be the next id.
+    /// </summary>
+    public void Admit(DeviceInfo device)
+    {
+        bool fits = device.MemoryBytes >= RequiredBytes;
+        TotalSamples += device.TrainSamples;
+        if (!fits && !IgnoredMemory) { ExcludedDevices++; ExcludedSamples += device.TrainSamples; }
+        if (_eligible is null) return;
+        if (device.Id != _eligible.Count)
+            throw new ArgumentException($"Device {device.Id} joined out of order: the next id is {_eligible.Count}.", nameof(device));
+        _eligible.Add(fits);
+    }
 
     /// <summary>Devices whose memory holds <paramref name="requiredBytes"/>; with <paramref name="ignoreMemory"/> everyone, but the shortfall is still counted.</summary>
     public static Participation ByMemory(IReadOnlyList<DeviceInfo> devices, long requiredBytes, bool ignoreMemory)

@@ -28,6 +28,27 @@ public abstract class Strategy
     /// <summary>A timer set through <see cref="IFederationHost.SetTimer"/> fired.</summary>
     public virtual void OnTimer(IFederationHost host, int tag) { }
 
+    /// <summary>
+    /// Deployment only: a device enrolled after <see cref="Start"/> (its id is the next dense id, already in
+    /// <see cref="IFederationHost.Devices"/>). The default applies the memory rule and offers it work.
+    /// </summary>
+    public virtual void OnDeviceJoined(IFederationHost host, DeviceInfo device)
+    {
+        Participation.Admit(device);
+        OnDevicesAvailable(host);
+    }
+
+    /// <summary>
+    /// Deployment only, after a server restart and <see cref="Start"/>: the updates accepted before the crash but
+    /// not yet applied (the host persisted them; its durability rule is that an accepted update is never lost),
+    /// in acceptance order. The default offers each to <see cref="OnUpdate"/> again, which rebuilds a buffer;
+    /// round-based strategies override it, because the tasks of the interrupted round no longer exist.
+    /// </summary>
+    public virtual void Restore(IFederationHost host, IReadOnlyList<ClientUpdate> accepted)
+    {
+        foreach (var update in accepted) OnUpdate(host, update);
+    }
+
     /// <summary>What the strategy decided that a reader of the report should know (e.g. the trainable set chosen); after <see cref="Start"/>.</summary>
     public virtual IReadOnlyList<string> Notes => [];
 }

@@ -65,6 +65,13 @@ public sealed class FedAvg(FedAvgOptions options, LocalTraining local)
         return UpdateVerdict.Accepted;
     }
 
+    /// <summary>Updates of a round interrupted by a server restart count towards the current round.</summary>
+    public override void Restore(IFederationHost host, IReadOnlyList<ClientUpdate> accepted)
+    {
+        foreach (var update in accepted) Accumulator.Add(update, update.Samples, update.Samples);
+        if (!_waiting && _target > 0 && Accumulator.Count >= _target) CloseRound(host);
+    }
+
     public override void OnTaskFailed(IFederationHost host, TaskFailure failure)
     {
         if (_pending.Remove(failure.Task.TaskId) && _pending.Count == 0) CloseRound(host);

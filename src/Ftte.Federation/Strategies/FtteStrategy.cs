@@ -97,6 +97,7 @@ public sealed class FtteStrategy : Strategy
     private List<(TaskSpec Spec, long PeakBytes)> _levels = [];
     private TaskSpec[] _specOf = [];
     private long _taskBytes;
+    private double _stragglerThreshold = double.PositiveInfinity;
     private readonly HashSet<long> _fastTasks = [];
     private readonly HashSet<long> _slowTasks = [];
 
@@ -194,9 +195,9 @@ public sealed class FtteStrategy : Strategy
         _accumulator = new DeltaAccumulator(model.ParameterCount);
         _meanSum = new double[model.ParameterCount];
         _meanCount = new int[model.ParameterCount];
-        _straggler = ClassifyStragglers(host, model, set);
-        _specOf = [.. host.Devices.Select(d => _levels.Last(l => l.PeakBytes <= d.MemoryBytes || l.Spec == Spec).Spec)];
         _taskBytes = ParameterSerializer.SerializedSize(model, set);
+        _straggler = ClassifyStragglers(host);
+        _specOf = [.. host.Devices.Select(d => _levels.Last(l => l.PeakBytes <= d.MemoryBytes || l.Spec == Spec).Spec)];
         FillTo(host);
     }
 
@@ -210,17 +211,16 @@ public sealed class FtteStrategy : Strategy
     public int Stragglers => _straggler.Count(s => s);
 
     /// <summary>Estimated task time from declared capabilities; a straggler is above factor × the K-th fastest eligible device's.</summary>
-    private bool[] ClassifyStragglers(IFederationHost host, Model model, TrainableSet set)
+    private bool[] ClassifyStragglers(IFederationHost host)
     {
         var result = new bool[host.Devices.Count];
+        _stragglerThreshold = double.PositiveInfinity;
         if (Options.StragglerFactor == 0) return result;
-        long bytes = ParameterSerializer.SerializedSize(model, set);
         var seconds = new double[result.Length];
         var eligible = new List<double>();
         foreach (var d in host.Devices)
         {
-            double flops = (double)Plan.TrainingFlopsPerSample * d.TrainSamples * Local.Epochs;
-            seconds[d.Id] = d.LatencySeconds + bytes * 8.0 / d.DownlinkBitsPerSecond + flops / d.FlopsPerSecond + bytes * 8.0 / d.UplinkBitsPerSecond;
+            seconds[d.Id] = EstimatedTaskSeconds(d);
             if (Participation.IsEligible(d.Id)) eligible.Add(seconds[d.Id]);
         }
         if (eligible.Count == 0) return result;
@@ -228,9 +228,24 @@ public sealed class FtteStrategy : Strategy
         // The pace of a server step is set by the K-th fastest eligible device (a step needs K updates), not by the
         // median: with 90% stragglers the median is a straggler, and with few fast devices any fixed count larger
         // than theirs (2M, say) would land on a straggler too and put everyone in one pool.
-        double threshold = Options.StragglerFactor * eligible[Math.Min(Options.BufferSize, eligible.Count) - 1];
-        for (int i = 0; i < result.Length; i++) result[i] = seconds[i] > threshold;
+        _stragglerThreshold = Options.StragglerFactor * eligible[Math.Min(Options.BufferSize, eligible.Count) - 1];
+        for (int i = 0; i < result.Length; i++) result[i] = seconds[i] > _stragglerThreshold;
         return result;
+    }
+
+    private double EstimatedTaskSeconds(DeviceInfo d)
+    {
+        double flops = (double)Plan.TrainingFlopsPerSample * d.TrainSamples * Local.Epochs;
+        return d.LatencySeconds + _taskBytes * 8.0 / d.DownlinkBitsPerSecond + flops / d.FlopsPerSecond + _taskBytes * 8.0 / d.UplinkBitsPerSecond;
+    }
+
+    /// <summary>A late joiner gets the same treatment as a device known at start: memory rule, nested level, pool.</summary>
+    public override void OnDeviceJoined(IFederationHost host, DeviceInfo device)
+    {
+        Participation.Admit(device);
+        _specOf = [.. _specOf, _levels.Last(l => l.PeakBytes <= device.MemoryBytes || l.Spec == Spec).Spec];
+        _straggler = [.. _straggler, EstimatedTaskSeconds(device) > _stragglerThreshold];
+        FillTo(host);
     }
 
     public override void OnDevicesAvailable(IFederationHost host) => FillTo(host);

@@ -62,32 +62,18 @@ internal sealed class TaskTrainer : IDisposable
 
     private void Work(Model model)
     {
-        var sessions = new Dictionary<(string, int, OptimizerOptions), (TrainingSession Session, WeightRange[] Ranges)>();
+        var executor = new TaskExecutor(model);
         foreach (var job in _jobs.GetConsumingEnumerable())
         {
             if (job.Cancelled) { job.Complete(null!); continue; }
             try
             {
                 long start = Stopwatch.GetTimestamp();
-                var spec = job.Ticket.Spec;
-                var key = (spec.TrainableKey, spec.Local.BatchSize, spec.Local.Optimizer);
-                if (!sessions.TryGetValue(key, out var entry))
-                {
-                    entry = (new TrainingSession(model, spec.Trainable, spec.Local.BatchSize, spec.Local.Optimizer), spec.Trainable.Ranges(model));
-                    sessions[key] = entry;
-                }
-                job.BaseWeights.CopyTo(model.Weights);
-                entry.Session.ResetOptimizer();
-                var result = LocalTrainer.Train(entry.Session, job.Data, spec.Local.Epochs, new Rng(job.Seed), spec.Local.Schedule);
-                var delta = new float[job.BaseWeights.Length];
-                var trained = model.Weights;
-                foreach (var r in entry.Ranges)
-                    for (int j = r.Offset; j < r.End; j++)
-                        delta[j] = trained[j] - job.BaseWeights[j];
+                var local = executor.Run(job.Ticket.Spec, job.BaseWeights, job.Data, job.Seed);
                 long ticks = Stopwatch.GetTimestamp() - start;
                 Interlocked.Add(ref _trainingTicks, ticks);
-                Interlocked.Add(ref _trainingSamples, (long)job.Data.Count * spec.Local.Epochs);
-                job.Complete(new TrainingOutcome(delta, entry.Ranges, result, ticks / (double)Stopwatch.Frequency));
+                Interlocked.Add(ref _trainingSamples, (long)job.Data.Count * job.Ticket.Spec.Local.Epochs);
+                job.Complete(new TrainingOutcome(local.Delta, local.Ranges, local.Training, ticks / (double)Stopwatch.Frequency));
             }
             catch (Exception e)
             {
