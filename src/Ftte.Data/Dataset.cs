@@ -79,6 +79,24 @@ public sealed class Dataset : ISampleSource
     /// <summary>An index view over this dataset (no feature copy).</summary>
     public DatasetView View(ReadOnlyMemory<int> indices) => new(this, indices);
 
+    /// <summary>
+    /// A seeded uniform subset of <paramref name="samples"/> samples in index order (all of them when
+    /// <paramref name="samples"/> ≤ 0 or ≥ the count): the server's evaluation set and FTTE's proxy set.
+    /// </summary>
+    /// <summary>Seed of a run's evaluation subset: the simulator and the real server evaluate on the same samples.</summary>
+    public static ulong EvaluationSeed(ulong runSeed) => Ftte.Core.Rng.Mix(runSeed, 0xE7A1);
+
+    public DatasetView SeededSubset(int samples, ulong seed)
+    {
+        var order = new int[Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        if (samples <= 0 || samples >= Count) return View(order);
+        new Ftte.Core.Rng(seed).Shuffle(order.AsSpan());
+        var subset = order[..samples];
+        Array.Sort(subset);
+        return View(subset);
+    }
+
     /// <summary>Samples per class, length <see cref="ClassCount"/>.</summary>
     public int[] ClassCounts()
     {

@@ -71,16 +71,8 @@ public sealed class Experiment
     /// their partitions; the server is assumed to hold a small public or synthetic sample of the same
     /// distribution (as in Lin et al. 2022's offline contribution analysis).
     /// </summary>
-    private DatasetView? ProxySet(int samples)
-    {
-        if (samples <= 0) return null;
-        var order = new int[Data.Train.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        new Ftte.Core.Rng(Ftte.Core.Rng.Mix(Config.Seed, 0x9A0C5)).Shuffle(order.AsSpan());
-        var chosen = order[..Math.Min(samples, order.Length)];
-        Array.Sort(chosen);
-        return Data.Train.View(chosen);
-    }
+    private DatasetView? ProxySet(int samples) =>
+        samples <= 0 ? null : Data.Train.SeededSubset(samples, StrategyConfig.ProxySeed(Config.Seed));
 
     /// <summary>Runs one strategy on this setup; its label replaces the strategy's own name when the config gives one.</summary>
     public RunResult RunOne(StrategyConfig strategy, Action<SimulationProgress>? progress = null)

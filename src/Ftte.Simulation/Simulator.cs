@@ -48,7 +48,7 @@ public sealed class Simulator
         _options = options;
         _infos = new DeviceInfo[devices.Count];
         for (int i = 0; i < devices.Count; i++) _infos[i] = devices[i].ToInfo(partition.TrainIndices(i).Length);
-        _evalSet = EvaluationSubset(testSet, options.EvalSamples, options.Seed);
+        _evalSet = testSet.SeededSubset(options.EvalSamples, Dataset.EvaluationSeed(options.Seed));
     }
 
     public SimulationOptions Options => _options;
@@ -61,17 +61,6 @@ public sealed class Simulator
     {
         using var run = new RunState(this, strategy, progress);
         return run.Execute();
-    }
-
-    private static DatasetView EvaluationSubset(Dataset test, int samples, ulong seed)
-    {
-        var order = new int[test.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        if (samples <= 0 || samples >= test.Count) return test.View(order);
-        new Rng(Rng.Mix(seed, 0xE7A1)).Shuffle(order.AsSpan());
-        var subset = order[..samples];
-        Array.Sort(subset);
-        return test.View(subset);
     }
 
     /// <summary>Per-task state while it is in flight.</summary>

@@ -82,6 +82,9 @@ public sealed record StrategyConfig : IValidatableConfig
     /// <summary>Default size of ftte's proxy set when <see cref="ProxySamples"/> is absent.</summary>
     public const int DefaultProxySamples = 512;
 
+    /// <summary>Seed of the proxy set drawn from the training split (the same in simulation and on a real server).</summary>
+    public static ulong ProxySeed(ulong seed) => Rng.Mix(seed, 0x9A0C5);
+
     /// <summary>How many proxy samples the experiment should hand to <see cref="Create"/> (ftte only; 0 for other kinds).</summary>
     public int ProxySampleCount => Kind == StrategyKind.Ftte ? ProxySamples ?? DefaultProxySamples : 0;
 
