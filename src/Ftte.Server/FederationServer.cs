@@ -110,21 +110,21 @@ public sealed class FederationServer : IFederationHost, IDisposable
 
     /// <summary>
     /// Opens (or creates) the run in the state database. A new database takes <paramref name="config"/> (default:
-    /// <c>new ServerConfig()</c>) and the enrolment <paramref name="secret"/>; an existing one resumes its stored run,
-    /// and then a given config or secret must match the stored ones.
+    /// <c>new ServerConfig()</c>) and needs the enrolment <paramref name="secret"/> (only its SHA-256 is stored); an
+    /// existing one resumes its stored run, and then a given config or secret must match the stored ones.
     /// </summary>
-    public static FederationServer Open(string statePath, ServerConfig? config, string secret, DataOptions? dataOptions = null, Action<string>? log = null)
+    public static FederationServer Open(string statePath, ServerConfig? config, string? secret, DataOptions? dataOptions = null, Action<string>? log = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(secret);
         log ??= _ => { };
         var store = ServerStore.Open(statePath);
         try
         {
-            var secretHash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret));
+            var secretHash = secret is null ? null : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret));
             var run = store.LoadRun();
             bool resuming = run is not null;
             if (run is null)
             {
+                if (secretHash is null) throw new ArgumentException($"A new run needs an enrolment secret ('{statePath}' holds no run yet).");
                 config ??= new ServerConfig();
                 run = new StoredRun(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), StrictJson.Serialize(config), secretHash, DateTimeOffset.UtcNow);
                 store.CreateRun(run.RunId, run.ConfigJson, run.SecretHash, run.CreatedAt);
@@ -134,7 +134,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 var stored = StrictJson.Parse<ServerConfig>(run.ConfigJson, $"{statePath} (stored run config)");
                 if (config is not null && StrictJson.Serialize(config) != StrictJson.Serialize(WithoutResolved(stored, config)))
                     throw new ConfigException($"'{statePath}' holds run {run.RunId} with a different config; resume it without --config, or start a new run with a new --state file.");
-                if (!CryptographicOperations.FixedTimeEquals(secretHash, run.SecretHash))
+                if (secretHash is not null && !CryptographicOperations.FixedTimeEquals(secretHash, run.SecretHash))
                     throw new ConfigException($"The enrolment secret differs from the one run {run.RunId} in '{statePath}' was created with; pass the original secret, or start a new run with a new --state file.");
                 config = stored;
             }
@@ -234,7 +234,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             Ranges = shape.Ranges,
             PayloadBytes = shape.Bytes,
             PlannedPeak = shape.Peak,
-            FrozenHash = spec.Broadcast == Broadcast.TrainableOnly ? FrozenHash(baseWeights, shape.Ranges) : "",
+            FrozenHash = spec.Broadcast == Broadcast.TrainableOnly ? Wire.FrozenHash(baseWeights, shape.Ranges) : "",
             LastActivity = now,
         };
         _store.AddTask(new StoredTask(ticket.TaskId, deviceId, ticket.BaseVersion, spec.TrainableKey,
@@ -254,7 +254,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
     {
         if (!_live.Remove(taskId, out var task)) return;
         _deviceStates[task.Ticket.DeviceId].Task = -1;
-        _store.SetTaskState(taskId, TaskState.Cancelled, "cancelled by the strategy", DateTimeOffset.UtcNow);
+        _store.SetTaskState(taskId, TaskState.Cancelled, "the strategy closed its round", DateTimeOffset.UtcNow);
         _store.DeleteUpload(taskId);
     }
 
@@ -779,9 +779,10 @@ public sealed class FederationServer : IFederationHost, IDisposable
         {
             TaskState.Accepted or TaskState.DroppedStale or TaskState.DroppedLate or TaskState.Rejected or TaskState.Delivered =>
                 Refuse("replay", StatusCode.AlreadyExists, $"An update for task {taskId} was already submitted ({stored.State}); a task takes one update (replay refused)."),
-            TaskState.Cancelled => Refuse("cancelled-task", StatusCode.FailedPrecondition, $"Task {taskId} was cancelled by the strategy (its round closed); poll for a new task."),
-            TaskState.Expired => Refuse("expired-task", StatusCode.FailedPrecondition, $"Task {taskId} expired ({stored.Detail}); poll for a new task."),
-            _ => Refuse("ended-task", StatusCode.FailedPrecondition, $"Task {taskId} has ended ({stored.State}: {stored.Detail}); poll for a new task."),
+            // Not bad input: the task ended on the server's side first. Answered, not counted as a refusal.
+            TaskState.Cancelled => new RpcException(StatusCode.FailedPrecondition, $"Task {taskId} was cancelled ({stored.Detail}); its update is not needed, poll for a new task."),
+            TaskState.Expired => new RpcException(StatusCode.FailedPrecondition, $"Task {taskId} expired ({stored.Detail}); poll for a new task."),
+            _ => new RpcException(StatusCode.FailedPrecondition, $"Task {taskId} has ended ({stored.State}: {stored.Detail}); poll for a new task."),
         };
     }
 
@@ -917,20 +918,6 @@ public sealed class FederationServer : IFederationHost, IDisposable
         shape = (spec.Trainable.Ranges(model), ParameterSerializer.SerializedSize(model, spec.Trainable), plan.PeakBytes);
         _shapes[key] = shape;
         return shape;
-    }
-
-    /// <summary>SHA-256 of the weights outside the trainable ranges: the device's cache key for the frozen part.</summary>
-    private static string FrozenHash(float[] weights, WeightRange[] ranges)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        int at = 0;
-        foreach (var r in ranges.OrderBy(r => r.Offset))
-        {
-            if (r.Offset > at) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan(at, r.Offset - at)));
-            at = Math.Max(at, r.End);
-        }
-        if (at < weights.Length) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan(at)));
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     private (byte[] Payload, string Sha) Payload(int version, V1.ModelPart part, string trainable)

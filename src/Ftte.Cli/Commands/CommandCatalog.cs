@@ -11,5 +11,6 @@ internal static class CommandCatalog
         yield return DataCommands.Create();
         yield return FleetCommands.Create();
         foreach (var command in SimulationCommands.Create()) yield return command;
+        foreach (var command in DeploymentCommands.Create()) yield return command;
     }
 }

@@ -173,13 +173,19 @@ internal static class SimulationCommands
         try { return Console.WindowWidth; } catch (IOException) { return 120; }
     }
 
-    private static void Describe()
+    /// <summary>Every key of a config type: type, default, allowed values, meaning (for --describe).</summary>
+    internal static void DescribeKeys<T>()
     {
         var table = new TextTable(["key", "type", "default", "allowed / range", "meaning"]);
-        foreach (var k in StrictJson.Describe<SimulationConfig>())
+        foreach (var k in StrictJson.Describe<T>())
             table.AddRow([k.Path, k.Type, Shorten(k.Default ?? (k.Required ? "(required)" : "")),
                 k.AllowedValues.Count > 0 ? string.Join("|", k.AllowedValues) : k.Range ?? "", k.Doc ?? ""]);
         Console.Write(table.Render());
+    }
+
+    private static void Describe()
+    {
+        DescribeKeys<SimulationConfig>();
         Console.WriteLine($"Presets: {string.Join(", ", SimulationPresets.Names)}. Fleet presets: {string.Join(", ", FleetPresets.Names)}.");
     }
 }
