@@ -11,6 +11,7 @@ internal static class BenchCommands
         ["gemm"] = ("GEMM GFLOP/s per SIMD path for 256³ and the engine's MLP/LeNet shapes, against the fp32 peak", GemmBenchmark.Run),
         ["train"] = ("training samples/s, one thread, MLP and LeNet at batch 32 and 256 (compare with bench/pytorch/reference.py)", TrainBenchmark.Run),
         ["simulate"] = ("wall time, tasks/s, samples/s and simulator overhead of a preset's comparison (default stragglers-500)", SimulationBenchmark.Run),
+        ["server-load"] = ("a real `ftte serve` under N simulated devices (default 1,000) long-polling and submitting for 60 s: updates/s, p50/p99, errors, server RSS", ServerLoadBenchmark.Run),
         ["fleet-memory"] = ("managed memory of a 10,000-device fleet beyond its dataset: fleet, partition, simulator, run state", FleetMemoryBenchmark.Run),
     };
 
