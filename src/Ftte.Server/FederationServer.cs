@@ -29,7 +29,8 @@ namespace Ftte.Server;
 /// and marks the updates it merged as applied in one transaction. So after <c>kill -9</c> at any moment a restart
 /// has every acknowledged update either in a stored version or in the pending buffer, which it hands back to the
 /// strategy (<see cref="Strategy.Restore"/>); tasks that were in flight are expired and devices get new ones.
-/// Upload chunks are durable when acknowledged, so an upload resumes across a restart too.</para>
+/// Upload chunks are durable when acknowledged, so an upload resumes after a lost connection; a restart expires the
+/// in-flight tasks and drops their partial uploads.</para>
 /// </summary>
 public sealed class FederationServer : IFederationHost, IDisposable
 {
@@ -172,8 +173,11 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 _byName[d.Name] = d.Id;
                 _byToken[state.TokenHash] = d.Id;
             }
-            _nextTaskId = _store.NextTaskId();
+            // Task ids start at 1: task_id 0 means "no task" on the wire (HeartbeatRequest).
+            _nextTaskId = Math.Max(1, _store.NextTaskId());
             var expired = _store.ExpireOpenTasks(DateTimeOffset.UtcNow);
+            // An expired task takes no more chunks, so its partial upload would only take up space.
+            foreach (var task in expired) _store.DeleteUpload(task.TaskId);
             _accepted = _store.AppliedUpdateCount() + _store.LoadPending().Count;
             _refused = _store.Refusals().Values.Sum();
             var metrics = _store.LoadMetrics();
@@ -334,7 +338,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 }
                 else if (!_started && !_finished && _devices.Count >= _serve.MinDevices)
                 {
-                    StartStrategy();
+                    StartStrategy(); // may decline (logged) until a device that can hold the plan enrols
                 }
             }
             var model = _global.Model;
@@ -412,7 +416,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 return new V1.GetTaskReply { Task = Assignment(current) };
             }
             if (!_started)
-                return new V1.GetTaskReply { Wait = new V1.Wait { RetryAfterMs = 1000, Reason = $"waiting for {_serve.MinDevices - _devices.Count} more device(s) to enrol before training starts" } };
+                return new V1.GetTaskReply { Wait = new V1.Wait { RetryAfterMs = 1000, Reason = _devices.Count < _serve.MinDevices
+                    ? $"waiting for {_serve.MinDevices - _devices.Count} more device(s) to enrol before training starts"
+                    : "training has not started: no enrolled device can hold the strategy's training plan yet" } };
             device.Waiter?.TrySetResult(null);
             waiter = new TaskCompletionSource<LiveTask?>(TaskCreationOptions.RunContinuationsAsynchronously);
             device.Waiter = waiter;
@@ -641,7 +647,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             var device = _deviceStates[deviceId];
             device.LastSeen = Now;
             _store.TouchDevice(deviceId, DateTimeOffset.UtcNow);
-            if (request.TaskId == 0 && device.Task != 0) return new V1.HeartbeatReply { GlobalVersion = _global.Version };
+            if (request.TaskId == 0) return new V1.HeartbeatReply { GlobalVersion = _global.Version };
             if (!_live.TryGetValue(request.TaskId, out var task) || task.Ticket.DeviceId != deviceId)
             {
                 var stored = _store.LoadTask(request.TaskId);
@@ -701,7 +707,17 @@ public sealed class FederationServer : IFederationHost, IDisposable
     {
         _started = true;
         _log($"Starting {_strategy.Name} with {_devices.Count} device(s).");
-        _strategy.Start(this);
+        try
+        {
+            _strategy.Start(this);
+        }
+        catch (InvalidOperationException e)
+        {
+            // E.g. no enrolled device can hold the strategy's training plan: not fatal, more devices may come.
+            _started = false;
+            _log($"Cannot start yet: {e.Message} Waiting for more devices.");
+            return;
+        }
         foreach (string note in _strategy.Notes) _log(note);
         // The server resolved what the config left open (FTTE's trainable set and batch): store it, so that a restart
         // trains the same set instead of re-running the search on trained weights.
@@ -767,7 +783,6 @@ public sealed class FederationServer : IFederationHost, IDisposable
         _live.Remove(task.Ticket.TaskId);
         _deviceStates[task.Ticket.DeviceId].Task = -1;
         _store.SetTaskState(task.Ticket.TaskId, state, detail, DateTimeOffset.UtcNow);
-        if (state is TaskState.Rejected) { _refused++; }
     }
 
     private RpcException NotLive(int deviceId, long taskId)
@@ -795,6 +810,16 @@ public sealed class FederationServer : IFederationHost, IDisposable
             _refused++;
         }
         return new RpcException(code, message);
+    }
+
+    /// <summary>Counts a call the transport refused before it reached the core (over-size, malformed, unknown method).</summary>
+    internal void CountRefusal(string reason)
+    {
+        lock (_gate)
+        {
+            _store.CountRefusal(reason);
+            _refused++;
+        }
     }
 
     /// <summary>Once a second: expire silent tasks, evaluate a version that has waited, end the run on time.</summary>
