@@ -86,7 +86,10 @@ public sealed class GrpcChannel : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new RpcException(StatusCode.Unavailable, $"{method}: cannot reach {Address}: {e.Message}");
+            // The inner exception says why (refused, TLS: untrusted certificate or name mismatch, ...).
+            string why = e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message;
+            throw new RpcException(StatusCode.Unavailable, $"{method}: cannot reach {Address}: {why}" +
+                (Address.Scheme == "https" && e.InnerException is System.Security.Authentication.AuthenticationException ? " (for a self-signed server certificate, pass it with --ca)" : ""));
         }
         using (response)
         {

@@ -114,7 +114,7 @@ internal static class DeploymentCommands
             var local = spec.Load(new DataOptions());
             string deviceName = r.GetValue(name) ?? $"{Environment.MachineName}-{spec.Dataset}-{spec.Device}of{spec.Options.Devices}";
             X509Certificate2? trusted = r.GetValue(ca) is { } caPath
-                ? (File.Exists(caPath) ? X509Certificate2.CreateFromPemFile(caPath) : throw new FileNotFoundException($"Certificate '{caPath}' does not exist.", caPath))
+                ? (File.Exists(caPath) ? X509Certificate2.CreateFromPem(File.ReadAllText(caPath)) : throw new FileNotFoundException($"Certificate '{caPath}' does not exist.", caPath))
                 : null;
             bool silent = r.GetValue(quiet);
             using var client = new DeviceClient(new DeviceOptions
@@ -149,7 +149,7 @@ internal static class DeploymentCommands
         };
         command.SetAction((r, ct) => Cli.RunAsync(async () =>
         {
-            X509Certificate2? trusted = r.GetValue(ca) is { } caPath ? X509Certificate2.CreateFromPemFile(caPath) : null;
+            X509Certificate2? trusted = r.GetValue(ca) is { } caPath ? X509Certificate2.CreateFromPem(File.ReadAllText(caPath)) : null;
             using var channel = new GrpcChannel(ParseServer(r.GetValue(server)!), new GrpcChannelOptions { TrustedCertificate = trusted });
             var status = await channel.CallAsync(FederationMethods.GetStatus, new V1.StatusRequest(), V1.StatusReply.Parser, null, TimeSpan.FromSeconds(10), ct);
             if (r.GetValue(json)) Console.WriteLine(Google.Protobuf.JsonFormatter.Default.Format(status));
