@@ -17,9 +17,10 @@ public static class GrpcEndpoint
     public static void Map(WebApplication app, FederationServer server, Action<string> log)
     {
         int max = (int)server.Config.Server.MaxMessageBytes;
-        Route(app, FederationMethods.Enrol, V1.EnrolRequest.Parser, max, log, (req, _) => Task.FromResult(server.Enrol(req)));
-        Route(app, FederationMethods.GetStatus, V1.StatusRequest.Parser, max, log, (_, _) => Task.FromResult(server.Status()));
-        Route(app, FederationMethods.GetTask, V1.GetTaskRequest.Parser, max, log, (req, c) =>
+        var route = new RouteContext(server, max, log);
+        Route(app, FederationMethods.Enrol, V1.EnrolRequest.Parser, route, (req, _) => Task.FromResult(server.Enrol(req)));
+        Route(app, FederationMethods.GetStatus, V1.StatusRequest.Parser, route, (_, _) => Task.FromResult(server.Status()));
+        Route(app, FederationMethods.GetTask, V1.GetTaskRequest.Parser, route, (req, c) =>
         {
             int device = server.Authenticate(c.Request.Headers.Authorization);
             // Answer before the caller's deadline expires, or the reply would be lost.
@@ -27,33 +28,47 @@ public static class GrpcEndpoint
             if (Deadline(c) is { } deadline) wait = Math.Min(wait, Math.Max(0, deadline.TotalSeconds - 1));
             return server.GetTaskAsync(device, wait, c.RequestAborted);
         });
-        Route(app, FederationMethods.GetModel, V1.GetModelRequest.Parser, max, log, (req, c) =>
+        Route(app, FederationMethods.GetModel, V1.GetModelRequest.Parser, route, (req, c) =>
             Task.FromResult(server.GetModel(server.Authenticate(c.Request.Headers.Authorization), req)));
-        Route(app, FederationMethods.SubmitUpdate, V1.UpdateChunk.Parser, max, log, (req, c) =>
+        Route(app, FederationMethods.SubmitUpdate, V1.UpdateChunk.Parser, route, (req, c) =>
             Task.FromResult(server.Submit(server.Authenticate(c.Request.Headers.Authorization), req)));
-        Route(app, FederationMethods.Heartbeat, V1.HeartbeatRequest.Parser, max, log, (req, c) =>
+        Route(app, FederationMethods.Heartbeat, V1.HeartbeatRequest.Parser, route, (req, c) =>
             Task.FromResult(server.Heartbeat(server.Authenticate(c.Request.Headers.Authorization), req)));
         // Any other path under the service, or any other service: UNIMPLEMENTED, as gRPC servers answer.
         app.MapFallback(new RequestDelegate(ctx =>
         {
+            route.Refused("unknown-method");
             ctx.Response.ContentType = "application/grpc";
             return Trailers(ctx, StatusCode.Unimplemented, $"Method '{ctx.Request.Path}' is not implemented; the service is {FederationMethods.Service}.");
         }));
     }
 
-    private static void Route<TRequest, TReply>(WebApplication app, string path, MessageParser<TRequest> parser, int maxBytes, Action<string> log,
+    /// <summary>What every route shares: the server (to count refused calls), the message limit and the log.</summary>
+    private sealed record RouteContext(FederationServer Server, int MaxBytes, Action<string> Log)
+    {
+        /// <summary>Counts a call refused before it reached the server's core (status refusals), like the core's own refusals.</summary>
+        public void Refused(string reason)
+        {
+            try { Server.CountRefusal(reason); }
+            catch (ObjectDisposedException) { } // shutting down: nothing left to count in
+        }
+    }
+
+    private static void Route<TRequest, TReply>(WebApplication app, string path, MessageParser<TRequest> parser, RouteContext route,
         Func<TRequest, HttpContext, Task<TReply>> handle)
         where TRequest : IMessage<TRequest> where TReply : IMessage<TReply> =>
-        app.MapPost(path, new RequestDelegate(ctx => Unary(ctx, parser, maxBytes, log, handle)));
+        app.MapPost(path, new RequestDelegate(ctx => Unary(ctx, parser, route, handle)));
 
-    private static async Task Unary<TRequest, TReply>(HttpContext ctx, MessageParser<TRequest> parser, int maxBytes, Action<string> log,
+    private static async Task Unary<TRequest, TReply>(HttpContext ctx, MessageParser<TRequest> parser, RouteContext route,
         Func<TRequest, HttpContext, Task<TReply>> handle)
         where TRequest : IMessage<TRequest> where TReply : IMessage<TReply>
     {
+        int maxBytes = route.MaxBytes;
         var response = ctx.Response;
         if (ctx.Request.ContentType is not { } type || !type.StartsWith("application/grpc", StringComparison.Ordinal))
         {
             // Not a gRPC request: HTTP's own answer (gRPC spec: 415 for a wrong content-type).
+            route.Refused("not-grpc");
             response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
             response.Headers["grpc-status"] = ((int)StatusCode.Internal).ToString();
             response.Headers["grpc-message"] = GrpcMessageText.Encode("Content-Type must be application/grpc.");
@@ -63,8 +78,23 @@ public static class GrpcEndpoint
         response.ContentType = "application/grpc";
         try
         {
-            var bytes = await GrpcFraming.ReadSingleAsync(ctx.Request.Body, maxBytes, ctx.RequestAborted).ConfigureAwait(false);
-            var request = GrpcFraming.Parse(parser, bytes);
+            TRequest request;
+            try
+            {
+                var bytes = await GrpcFraming.ReadSingleAsync(ctx.Request.Body, maxBytes, ctx.RequestAborted).ConfigureAwait(false);
+                request = GrpcFraming.Parse(parser, bytes);
+            }
+            catch (RpcException e)
+            {
+                // Refused by the framing or the parser: counted by reason, so an operator sees misbehaving callers.
+                route.Refused(e.Status switch
+                {
+                    StatusCode.ResourceExhausted => "too-large",
+                    StatusCode.InvalidArgument => "malformed-message",
+                    _ => "bad-frame",
+                });
+                throw;
+            }
             var reply = await handle(request, ctx).ConfigureAwait(false);
             await response.Body.WriteAsync(GrpcFraming.Frame(reply), ctx.RequestAborted).ConfigureAwait(false);
             await Trailers(ctx, StatusCode.OK, null).ConfigureAwait(false);
@@ -75,7 +105,8 @@ public static class GrpcEndpoint
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            await Trailers(ctx, StatusCode.ResourceExhausted, $"Request exceeds the limit of {maxBytes:N0} bytes.").ConfigureAwait(false);
+            route.Refused("too-large");
+            await Trailers(ctx, StatusCode.ResourceExhausted, $"Request body {(ctx.Request.ContentLength is { } n ? $"of {n:N0} bytes " : "")}exceeds the limit of {maxBytes:N0} bytes for one message; send large payloads in chunks.").ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -87,7 +118,7 @@ public static class GrpcEndpoint
         }
         catch (Exception e)
         {
-            log($"Internal error in {ctx.Request.Path}: {e}");
+            route.Log($"Internal error in {ctx.Request.Path}: {e}");
             await Trailers(ctx, StatusCode.Internal, $"Internal server error ({e.GetType().Name}); the run goes on.").ConfigureAwait(false);
         }
     }
