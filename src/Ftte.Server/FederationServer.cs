@@ -63,6 +63,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
 
     private long _nextTaskId;
     private bool _started, _finished, _commitDue, _wakeRequested, _evalRunning;
+    // Set by Dispose: a timer callback or an evaluation that was already running when the store closed does nothing
+    // (a timer callback that threw on the closed store would end the process).
+    private bool _disposed;
     private string _finishReason = "";
     private double _finishedAt = double.NaN;
     private int _evaluatedVersion = -1;
@@ -271,7 +274,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             lock (_gate)
             {
                 _timers.Remove(timer!);
-                if (_finished || !_started) return;
+                if (_disposed || _finished || !_started) return;
                 _strategy.OnTimer(this, tag);
                 AfterStrategy(null);
             }
@@ -519,6 +522,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
                     $"The update for task {chunk.TaskId} must be {task.PayloadBytes:N0} bytes (trainable set '{task.Ticket.Spec.TrainableKey}'); total_bytes says {chunk.TotalBytes:N0}.");
             if (chunk.Data.Length > _serve.ChunkBytes)
                 throw Refuse("chunk-too-large", StatusCode.ResourceExhausted, $"Chunk of {chunk.Data.Length:N0} bytes exceeds the server's chunk size {_serve.ChunkBytes:N0}.");
+            if (chunk.Offset < 0)
+                throw Refuse("bad-offset", StatusCode.OutOfRange, $"Task {chunk.TaskId}: offset {chunk.Offset} is negative. Resume from {_store.AcknowledgedBytes(chunk.TaskId)} (send an empty chunk to ask).");
             task.LastActivity = Now;
             long acknowledged;
             if (chunk.Data.IsEmpty) acknowledged = _store.AcknowledgedBytes(chunk.TaskId);
@@ -827,6 +832,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
     {
         lock (_gate)
         {
+            if (_disposed) return;
             if (_finished)
             {
                 if (Now - _finishedAt >= _serve.FinishGrace) _completion.TrySetResult();
@@ -874,6 +880,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             }
             lock (_gate)
             {
+                if (_disposed) return;
                 _evalRunning = false;
                 _evaluatedVersion = version;
                 _lastAccuracy = result.Accuracy;
@@ -978,6 +985,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
         _sweep.Dispose();
         lock (_gate)
         {
+            if (_disposed) return;
+            _disposed = true;
             foreach (var t in _timers) t.Dispose();
             foreach (var d in _deviceStates) d.Waiter?.TrySetResult(null);
             _store.Dispose();

@@ -178,6 +178,22 @@ public sealed class SubmitTests
         Assert.Equal(V1.Verdict.Accepted, reply.Verdict);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(long.MinValue)]
+    public async Task Negative_offset_is_out_of_range(long offset)
+    {
+        var (test, a, task, b) = await TwoDevices();
+        await using var _ = test;
+        var payload = Payloads.For(a).Delta(task.Trainable, 1e-3f);
+        var chunk = TestServer.Chunk(task.TaskId, payload, 0, 100);
+        chunk.Offset = offset;
+
+        await TestServer.Refused(StatusCode.OutOfRange, () => test.SubmitAsync(a, chunk), $"offset {offset}", "resume from 0");
+        await test.AssertRunGoesOn(b, "bad-offset");
+        Assert.Equal(V1.Verdict.Accepted, (await test.UploadAsync(a, task.TaskId, payload)).Verdict);
+    }
+
     [Fact]
     public async Task Chunked_upload_resumes_from_the_acknowledged_offset()
     {
