@@ -578,13 +578,18 @@ public sealed class ServerStore : IDisposable
         return metrics;
     });
 
-    public void CountRefusal(string reason)
+    public void CountRefusal(string reason) => CountRefusals([new(reason, 1)]);
+
+    /// <summary>Adds several refusal counts in one transaction (the server batches them: a flood of bad calls must not become a flood of disk syncs).</summary>
+    public void CountRefusals(IReadOnlyCollection<KeyValuePair<string, long>> counts)
     {
-        ArgumentException.ThrowIfNullOrEmpty(reason);
+        foreach (var (reason, _) in counts) ArgumentException.ThrowIfNullOrEmpty(reason);
+        if (counts.Count == 0) return;
         Write(tx =>
         {
-            Execute("INSERT INTO refusals (reason, count) VALUES ($r, 1) ON CONFLICT(reason) DO UPDATE SET count = count + 1",
-                tx, ("$r", reason));
+            foreach (var (reason, count) in counts)
+                Execute("INSERT INTO refusals (reason, count) VALUES ($r, $n) ON CONFLICT(reason) DO UPDATE SET count = count + $n",
+                    tx, ("$r", reason), ("$n", count));
         });
     }
 

@@ -60,6 +60,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
     private readonly Dictionary<(int Version, V1.ModelPart Part, string Trainable), (byte[] Payload, string Sha)> _payloads = [];
     private readonly Queue<(int, V1.ModelPart, string)> _payloadOrder = new();
     private readonly Queue<double> _acceptTimes = new();
+    private readonly Dictionary<string, long> _unsavedRefusals = new(StringComparer.Ordinal);
 
     private long _nextTaskId;
     private bool _started, _finished, _commitDue, _wakeRequested, _evalRunning;
@@ -581,7 +582,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
             if (Math.Sqrt(norm2) > _serve.MaxUpdateNorm) problem = $"update norm {Math.Sqrt(norm2):G4} exceeds the limit {_serve.MaxUpdateNorm:G4}";
             else if (chunk.Samples < 1 || chunk.Samples > device.TrainSamples)
                 problem = $"samples {chunk.Samples} outside 1–{device.TrainSamples} (what the device declared at enrolment)";
-            else if (!double.IsFinite(chunk.TrainLoss)) problem = "train_loss is not finite";
+            // Loss and accuracy are optional reports (NaN: not given); infinite or out-of-range values are not.
+            else if (double.IsInfinity(chunk.TrainLoss)) problem = "train_loss is infinite";
+            else if (!double.IsNaN(chunk.TrainAccuracy) && chunk.TrainAccuracy is < 0 or > 1) problem = $"train_accuracy {chunk.TrainAccuracy} outside 0–1";
             done:;
         }
         if (problem is not null)
@@ -637,7 +640,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
         else if (verdict == UpdateVerdict.Rejected)
         {
             _refused++;
-            _store.CountRefusal("strategy-rejected");
+            _unsavedRefusals["strategy-rejected"] = _unsavedRefusals.GetValueOrDefault("strategy-rejected") + 1;
         }
         AfterStrategy(accepted);
         Wake();
@@ -701,6 +704,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 TargetAccuracy = _serve.TargetAccuracy,
                 TimeToTargetSeconds = _timeToTarget,
             };
+            FlushRefusals();
             foreach (var (reason, count) in _store.Refusals()) reply.Refusals[reason] = count;
             return reply;
         }
@@ -806,25 +810,31 @@ public sealed class FederationServer : IFederationHost, IDisposable
         };
     }
 
-    /// <summary>Counts a refusal by reason (persisted) and makes the status error for the caller.</summary>
+    /// <summary>Counts a refusal by reason and makes the status error for the caller.</summary>
     private RpcException Refuse(string reason, StatusCode code, string message)
     {
-        lock (_gate)
-        {
-            _store.CountRefusal(reason);
-            _refused++;
-        }
+        CountRefusal(reason);
         return new RpcException(code, message);
     }
 
-    /// <summary>Counts a call the transport refused before it reached the core (over-size, malformed, unknown method).</summary>
+    /// <summary>
+    /// Counts a refused call (also those the transport refused before they reached the core: over-size, malformed,
+    /// unknown method). Counted in memory and written once a second, so a flood of bad calls costs no disk syncs.
+    /// </summary>
     internal void CountRefusal(string reason)
     {
         lock (_gate)
         {
-            _store.CountRefusal(reason);
+            _unsavedRefusals[reason] = _unsavedRefusals.GetValueOrDefault(reason) + 1;
             _refused++;
         }
+    }
+
+    private void FlushRefusals()
+    {
+        if (_unsavedRefusals.Count == 0 || _disposed) return;
+        _store.CountRefusals(_unsavedRefusals);
+        _unsavedRefusals.Clear();
     }
 
     /// <summary>Once a second: expire silent tasks, evaluate a version that has waited, end the run on time.</summary>
@@ -835,9 +845,11 @@ public sealed class FederationServer : IFederationHost, IDisposable
             if (_disposed) return;
             if (_finished)
             {
+                FlushRefusals();
                 if (Now - _finishedAt >= _serve.FinishGrace) _completion.TrySetResult();
                 return;
             }
+            FlushRefusals();
             _store.FlushTouches();
             if (!_started) return;
             double now = Now;
@@ -921,6 +933,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             d.Waiter?.TrySetResult(null);
             d.Waiter = null;
         }
+        FlushRefusals();
         _store.FlushTouches();
         if (_serve.FinishGrace == 0) _completion.TrySetResult();
     }
@@ -986,6 +999,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
         lock (_gate)
         {
             if (_disposed) return;
+            FlushRefusals();
             _disposed = true;
             foreach (var t in _timers) t.Dispose();
             foreach (var d in _deviceStates) d.Waiter?.TrySetResult(null);

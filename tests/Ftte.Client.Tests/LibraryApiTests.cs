@@ -25,7 +25,7 @@ public sealed class LibraryApiTests : IDisposable
             var w = request.Parameters.Span;
             foreach (var r in request.Trainable)
                 for (int j = r.Offset; j < r.End; j++) delta[j] = -0.01f * w[j];
-            return Task.FromResult(new LocalUpdate(delta, samples, Loss: 1.0));
+            return Task.FromResult(new LocalUpdate(delta, samples)); // no loss reported: optional
         }
     }
 
