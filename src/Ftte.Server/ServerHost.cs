@@ -11,7 +11,7 @@ namespace Ftte.Server;
 /// <param name="Bind">Address to bind; 127.0.0.1 unless told otherwise (0.0.0.0 for every interface).</param>
 /// <param name="Port">TCP port; 0 picks a free one (see <see cref="ServerHost.Addresses"/>).</param>
 /// <param name="CertificatePem">TLS certificate (PEM); with <paramref name="KeyPem"/>, the server speaks https.</param>
-public sealed record ListenOptions(string Bind = "127.0.0.1", int Port = 50051, string? CertificatePem = null, string? KeyPem = null);
+public sealed record EndpointOptions(string Bind = "127.0.0.1", int Port = 50051, string? CertificatePem = null, string? KeyPem = null);
 
 /// <summary>Kestrel serving one <see cref="FederationServer"/> over HTTP/2 (h2c, or TLS with ALPN h2).</summary>
 public sealed class ServerHost : IAsyncDisposable
@@ -30,7 +30,7 @@ public sealed class ServerHost : IAsyncDisposable
     public IReadOnlyList<string> Addresses =>
         [.. _app.Urls];
 
-    public static ServerHost Create(FederationServer server, ListenOptions listen, Action<string> log)
+    public static ServerHost Create(FederationServer server, EndpointOptions listen, Action<string> log)
     {
         if (!IPAddress.TryParse(listen.Bind, out var address))
             throw new ArgumentException($"--bind '{listen.Bind}' is not an IP address (use 127.0.0.1, 0.0.0.0 or a local interface's address).");

@@ -32,7 +32,7 @@ public sealed class LibraryApiTests : IDisposable
     private async Task<ServerHost> StartServer(ServerConfig config)
     {
         var server = FederationServer.Open(Path.Combine(_dir, "server.db"), config, "lib-secret", new DataOptions());
-        var host = ServerHost.Create(server, new Ftte.Server.ListenOptions(Port: 0), _ => { });
+        var host = ServerHost.Create(server, new EndpointOptions(Port: 0), _ => { });
         await host.StartAsync();
         return host;
     }

@@ -31,7 +31,7 @@ public sealed class InteropTests(Xunit.Abstractions.ITestOutputHelper output)
             var (cert, key) = DevCertificate.Create(certs);
             using var trusted = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(cert));
             await using var test = await TestServer.StartAsync(TestServer.Config(minDevices: 1),
-                listen: new ListenOptions(Port: 0, CertificatePem: cert, KeyPem: key),
+                listen: new EndpointOptions(Port: 0, CertificatePem: cert, KeyPem: key),
                 channel: new GrpcChannelOptions { TrustedCertificate = trusted });
             var run = await NodeInterop.RunAsync($"localhost:{test.Port}", TestServer.Secret, cert);
             await CheckAsync(test, run, tls: true);

@@ -83,7 +83,7 @@ internal sealed class TestServer : IAsyncDisposable
         },
     };
 
-    public static async Task<TestServer> StartAsync(ServerConfig? config = null, string? directory = null, ListenOptions? listen = null,
+    public static async Task<TestServer> StartAsync(ServerConfig? config = null, string? directory = null, EndpointOptions? listen = null,
         GrpcChannelOptions? channel = null)
     {
         var test = new TestServer(directory ?? System.IO.Directory.CreateTempSubdirectory("ftte-server-test-").FullName, directory is null);
@@ -99,10 +99,10 @@ internal sealed class TestServer : IAsyncDisposable
         }
     }
 
-    private async Task OpenAsync(ServerConfig? config, ListenOptions? listen, GrpcChannelOptions? channel)
+    private async Task OpenAsync(ServerConfig? config, EndpointOptions? listen, GrpcChannelOptions? channel)
     {
         Server = FederationServer.Open(StatePath, config, Secret, dataOptions: null, log: Log.Enqueue);
-        Host = ServerHost.Create(Server, listen ?? new ListenOptions(Port: 0), Log.Enqueue);
+        Host = ServerHost.Create(Server, listen ?? new EndpointOptions(Port: 0), Log.Enqueue);
         await Host.StartAsync().Bounded(Limits.Start, "Starting Kestrel");
         string address = Host.ListeningAddresses().Single();
         Address = new Uri(address);

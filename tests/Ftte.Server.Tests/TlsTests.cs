@@ -103,7 +103,7 @@ public sealed class TlsTests : IDisposable
         var (certPath, keyPath) = DevCertificate.Create(_directory);
         using var trusted = X509Certificate2.CreateFromPem(File.ReadAllText(certPath));
         await using var test = await TestServer.StartAsync(TestServer.Config(minDevices: 1),
-            listen: new ListenOptions(Port: 0, CertificatePem: certPath, KeyPem: keyPath),
+            listen: new EndpointOptions(Port: 0, CertificatePem: certPath, KeyPem: keyPath),
             channel: new GrpcChannelOptions { TrustedCertificate = trusted });
         Assert.Equal("https", test.Address.Scheme);
 

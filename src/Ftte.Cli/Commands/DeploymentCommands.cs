@@ -67,7 +67,7 @@ internal static class DeploymentCommands
 
             void Log(string line) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
             var server = FederationServer.Open(statePath, cfg, secretText, new DataOptions(), Log);
-            await using var host = ServerHost.Create(server, new Ftte.Server.ListenOptions(r.GetValue(bind)!, r.GetValue(port), r.GetValue(cert), r.GetValue(key)), Log);
+            await using var host = ServerHost.Create(server, new EndpointOptions(r.GetValue(bind)!, r.GetValue(port), r.GetValue(cert), r.GetValue(key)), Log);
             await host.StartAsync(ct);
             string address = host.ListeningAddresses().FirstOrDefault() ?? $"http://{r.GetValue(bind)}:{r.GetValue(port)}";
             var c = server.Config;
