@@ -677,6 +677,24 @@ public sealed class FederationServer : IFederationHost, IDisposable
         }
     }
 
+    /// <summary>The evaluated versions so far (time since the run was created, accuracy, counters), as stored.</summary>
+    public IReadOnlyList<StoredMetric> Metrics()
+    {
+        lock (_gate) return _disposed ? [] : _store.LoadMetrics();
+    }
+
+    /// <summary>
+    /// The metrics as CSV (time_s, version, test_accuracy, test_loss, updates_accepted, updates_refused, bytes_down,
+    /// bytes_up, devices_online): the deployed run's curve, to set beside a simulated run's metrics.csv.
+    /// </summary>
+    public static void WriteMetricsCsv(TextWriter writer, IEnumerable<StoredMetric> metrics)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        writer.WriteLine("time_s,version,test_accuracy,test_loss,updates_accepted,updates_refused,bytes_down,bytes_up,devices_online");
+        foreach (var m in metrics)
+            writer.WriteLine(string.Create(inv, $"{m.Time:0.###},{m.Version},{m.TestAccuracy:0.#####},{m.TestLoss:0.#####},{m.UpdatesAccepted},{m.UpdatesRefused},{m.BytesDown},{m.BytesUp},{m.DevicesOnline}"));
+    }
+
     public V1.StatusReply Status()
     {
         lock (_gate)

@@ -36,9 +36,10 @@ internal static class DeploymentCommands
         var key = new Option<string?>("--key") { Description = "TLS private key (PEM)." };
         var describe = new Option<bool>("--describe") { Description = "List every config key with its type, default and allowed values, then exit." };
         var print = new Option<bool>("--print-config") { Description = "Print the resolved config as JSON, then exit." };
+        var metrics = new Option<string?>("--metrics") { Description = "When the server stops, write the run's evaluated versions as CSV to FILE (to compare with a simulated run)." };
         var command = new Command("serve", "Run a federation server: the configured strategy over gRPC for real devices (ftte join).")
         {
-            config, set, port, bind, state, secret, cert, key, describe, print,
+            config, set, port, bind, state, secret, cert, key, describe, print, metrics,
         };
         command.SetAction((r, ct) => Cli.RunAsync(async () =>
         {
@@ -59,6 +60,12 @@ internal static class DeploymentCommands
             {
                 Console.WriteLine(StrictJson.Serialize(cfg ?? new ServerConfig()));
                 return;
+            }
+            if (r.GetValue(metrics) is { } metricsPath)
+            {
+                // Checked before the run, not after it: a bad path must not cost the run's curve.
+                if (Directory.Exists(metricsPath)) throw new IOException($"--metrics '{metricsPath}' is a directory; give a file name, e.g. {Path.Combine(metricsPath, "metrics.csv")}.");
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(metricsPath))!);
             }
             string statePath = r.GetValue(state)!;
             string? secretText = r.GetValue(secret) ?? Environment.GetEnvironmentVariable("FTTE_SECRET");
@@ -86,6 +93,11 @@ internal static class DeploymentCommands
                 Log("Stopping (interrupted); the run resumes from the state file on the next start.");
             }
             PrintStatus(server.Status(), Console.Out);
+            if (r.GetValue(metrics) is { } csv)
+            {
+                using (var writer = new StreamWriter(csv)) FederationServer.WriteMetricsCsv(writer, server.Metrics());
+                Log($"Metrics: {Path.GetFullPath(csv)}");
+            }
         }));
         return command;
     }
