@@ -12,5 +12,6 @@ internal static class CommandCatalog
         yield return FleetCommands.Create();
         foreach (var command in SimulationCommands.Create()) yield return command;
         foreach (var command in DeploymentCommands.Create()) yield return command;
+        yield return PrivacyCommands.Create();
     }
 }
