@@ -10,8 +10,11 @@ public sealed class Participation
     // Grows when a device joins a running federation (deployment); fixed in simulation.
     private readonly List<bool>? _eligible;
 
-    private Participation(bool[]? eligible, long requiredBytes, int excluded, long excludedSamples, long totalSamples, bool ignoredMemory)
+    private int _admitted;
+
+    private Participation(bool[]? eligible, long requiredBytes, int excluded, long excludedSamples, long totalSamples, bool ignoredMemory, int devices = 0)
     {
+        _admitted = devices;
         _eligible = eligible is null ? null : [.. eligible];
         RequiredBytes = requiredBytes;
         ExcludedDevices = excluded;
@@ -30,6 +33,8 @@ public sealed class Participation
     public long TotalSamples { get; private set; }
     /// <summary>True when the memory check was switched off for a like-for-like comparison.</summary>
     public bool IgnoredMemory { get; }
+    /// <summary>Devices that may take part (the population a DP step samples from).</summary>
+    public int EligibleDevices => _eligible is null ? _admitted : _eligible.Count(e => e);
     public double ExcludedDataShare => TotalSamples == 0 ? 0 : (double)ExcludedSamples / TotalSamples;
 
     public bool IsEligible(int deviceId) => _eligible is null || (deviceId < _eligible.Count && _eligible[deviceId]);
@@ -42,6 +47,7 @@ public sealed class Participation
     {
         bool fits = device.MemoryBytes >= RequiredBytes;
         TotalSamples += device.TrainSamples;
+        _admitted++;
         if (!fits && !IgnoredMemory) { ExcludedDevices++; ExcludedSamples += device.TrainSamples; }
         if (_eligible is null) return;
         if (device.Id != _eligible.Count)
@@ -63,7 +69,7 @@ public sealed class Participation
             if (!fits) { excluded++; excludedSamples += d.TrainSamples; }
         }
         return ignoreMemory
-            ? new Participation(null, requiredBytes, 0, 0, total, true)
+            ? new Participation(null, requiredBytes, 0, 0, total, true, devices.Count)
             : new Participation(eligible, requiredBytes, excluded, excludedSamples, total, false);
     }
 

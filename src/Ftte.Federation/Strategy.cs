@@ -49,6 +49,15 @@ public abstract class Strategy
         foreach (var update in accepted) OnUpdate(host, update);
     }
 
+    /// <summary>Client-level DP spent so far (ε at δ after the last server step), null when the strategy runs without DP.</summary>
+    public virtual Privacy.PrivacySpent? PrivacySpent => null;
+
+    /// <summary>
+    /// Set when the strategy can make no more progress and the run should end (e.g. its privacy budget is spent); hosts
+    /// check it after every event and stop with this reason.
+    /// </summary>
+    public string? StopReason { get; protected set; }
+
     /// <summary>What the strategy decided that a reader of the report should know (e.g. the trainable set chosen); after <see cref="Start"/>.</summary>
     public virtual IReadOnlyList<string> Notes => [];
 }

@@ -79,6 +79,9 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigRange(0)]
     public int? StragglerConcurrency { get; init; }
 
+    [ConfigDoc("fedbuff, ftte: client-level differential privacy at every server step (clip, Gaussian noise, RDP accounting); absent: none.")]
+    public PrivacyConfig? Privacy { get; init; }
+
     /// <summary>Default size of ftte's proxy set when <see cref="ProxySamples"/> is absent.</summary>
     public const int DefaultProxySamples = 512;
 
@@ -95,9 +98,10 @@ public sealed record StrategyConfig : IValidatableConfig
     {
         [StrategyKind.Fedavg] = ["devicesPerRound", "overSelection", "deadline", "serverLearningRate"],
         [StrategyKind.Fedasync] = ["concurrency", "alpha", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
-        [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
+        [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness", "privacy"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
-                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack"],
+                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack",
+                               "privacy"],
     };
 
     public void Validate(string path)
@@ -122,11 +126,19 @@ public sealed record StrategyConfig : IValidatableConfig
         if (ProxySamples is not null) set.Add("proxySamples");
         if (NestedBudgets is not null) set.Add("nestedBudgets");
         if (ContributionSlack is not null) set.Add("contributionSlack");
+        if (Privacy is not null) set.Add("privacy");
         var allowed = KeysOf[Kind];
         foreach (string key in set)
             if (!allowed.Contains(key))
                 throw new ConfigException(ConfigPath.Child(path, key),
                     $"'{key}' does not apply to {Kind.ToString().ToLowerInvariant()}; its keys are {string.Join(", ", allowed)} (plus kind, name, trainable).");
+        if (Privacy is not null && Kind == StrategyKind.Ftte)
+        {
+            if (Weighting == "age-and-variance")
+                throw new ConfigException(ConfigPath.Child(path, "weighting"), "with privacy, use \"age\" or \"none\": the variance weight depends on the other updates in a step, so the step's sensitivity would no longer be the clip norm.");
+            if (NestedBudgets is { Count: > 0 })
+                throw new ConfigException(ConfigPath.Child(path, "nestedBudgets"), "nested budgets cannot be combined with privacy yet; remove one of them.");
+        }
         if (Budget is not null)
         {
             try { MemoryBudget.Parse(Budget); }
@@ -148,8 +160,10 @@ public sealed record StrategyConfig : IValidatableConfig
     /// <summary>Builds the strategy; <paramref name="seed"/> drives its device sampling (and ftte's analysis and search).</summary>
     /// <param name="proxy">ftte only: the server's proxy set for contribution analysis, <see cref="ProxySampleCount"/> samples of the
     /// training split; required by selection "search" unless a trainable set is fixed; ignored by other kinds.</param>
-    public Strategy Create(LocalTraining local, bool ignoreMemory, ulong seed, ISampleSource? proxy = null)
+    /// <param name="secureNoise">DP noise from the OS's cryptographic generator (deployment); false: seeded (simulation, reproducible).</param>
+    public Strategy Create(LocalTraining local, bool ignoreMemory, ulong seed, ISampleSource? proxy = null, bool secureNoise = false)
     {
+        var noise = secureNoise ? Ftte.Federation.Privacy.NoiseSource.Secure() : null;
         string trainable = Trainable ?? "all";
         StalenessFunction? staleness = Staleness is { } kind
             ? new StalenessFunction(kind, StalenessA ?? 0.5, StalenessB ?? 4)
@@ -161,17 +175,20 @@ public sealed record StrategyConfig : IValidatableConfig
             StrategyKind.Fedasync => new FedAsync(new FedAsyncOptions(
                 Concurrency ?? 20, Alpha ?? 0.6, staleness, MaxStaleness, trainable, ignoreMemory, seed), local),
             StrategyKind.Fedbuff => new FedBuff(new FedBuffOptions(
-                Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, staleness, MaxStaleness, trainable, ignoreMemory, seed), local),
+                Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, staleness, MaxStaleness, trainable, ignoreMemory, seed,
+                Privacy?.ToOptions(BufferSize ?? 10)), local, noise),
             StrategyKind.Ftte => new FtteStrategy(new FtteOptions(
                 Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, MaxStaleness,
                 Budget is null ? null : MemoryBudget.Parse(Budget),
-                Weighting switch { "none" => FtteWeighting.None, "age" => FtteWeighting.Age, _ => FtteWeighting.AgeAndVariance },
+                // Under privacy the default weighting is age only (the variance weight is not allowed there).
+                Weighting switch { "none" => FtteWeighting.None, "age" => FtteWeighting.Age, _ => Privacy is null ? FtteWeighting.AgeAndVariance : FtteWeighting.Age },
                 Trainable,
                 Selection switch { "last-k" => SelectionMethod.LastK, "bias" => SelectionMethod.BiasOnly, "random" => SelectionMethod.Random, _ => SelectionMethod.Search },
                 Staleness: staleness, IgnoreMemory: ignoreMemory, Seed: seed,
                 StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency,
                 NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList(),
-                Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null), local, proxy),
+                Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null,
+                Privacy: Privacy?.ToOptions(BufferSize ?? 10)), local, proxy, noise),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

@@ -1,4 +1,6 @@
+using Ftte.Core;
 using Ftte.Federation.Aggregation;
+using Ftte.Federation.Privacy;
 
 namespace Ftte.Federation.Strategies;
 
@@ -6,17 +8,24 @@ namespace Ftte.Federation.Strategies;
 /// <param name="BufferSize">K: updates per server step.</param>
 /// <param name="ServerLearningRate">η_g.</param>
 /// <param name="MaxStaleness">Updates older than this many versions are dropped; null keeps all.</param>
+/// <param name="Privacy">Client-level DP at each server step (its BufferSize is taken from K); null: none.</param>
 public sealed record FedBuffOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0,
-    StalenessFunction? Staleness = null, int? MaxStaleness = null, string Trainable = "all", bool IgnoreMemory = false, ulong Seed = 1);
+    StalenessFunction? Staleness = null, int? MaxStaleness = null, string Trainable = "all", bool IgnoreMemory = false, ulong Seed = 1,
+    ClientDpOptions? Privacy = null);
 
 /// <summary>
 /// FedBuff (Nguyen et al. 2022): M devices train concurrently; each arriving delta is added to a buffer
 /// weighted by s(τ) (default 1/√(1+τ)); when K are in, x ← x + η_g·(Σ s(τ_i)Δ_i)/K and the version moves on.
 /// Each finished task is immediately replaced, so the server never waits for the slowest device.
+/// With <see cref="FedBuffOptions.Privacy"/>, the step is DP-FedAvg's (McMahan et al. 2018): each update clipped to C,
+/// x ← x + η_g·(Σ s(τ_i)·clip(Δ_i) + N(0, z²C²))/K, accounted at q = K / eligible devices (<see cref="PrivateStep"/>).
 /// </summary>
-public sealed class FedBuff(FedBuffOptions options, LocalTraining local)
+/// <param name="noise">DP noise: the OS's cryptographic source in deployment; null: seeded from the options' seed (simulation).</param>
+public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSource? noise = null)
     : StrategyBase(local, options.Trainable, options.IgnoreMemory, options.Seed)
 {
+    private PrivateStep? _private;
+
     public FedBuffOptions Options { get; } = Validate(options);
     public StalenessFunction Staleness { get; } = options.Staleness ?? StalenessFunction.InverseSqrt;
     public override string Name => $"FedBuff(M={Options.Concurrency},K={Options.BufferSize})";
@@ -29,13 +38,35 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local)
         return o;
     }
 
-    protected override int? TargetInFlight => Options.Concurrency;
-    protected override void OnStart(IFederationHost host) => Refill(host);
+    protected override int? TargetInFlight => StopReason is null ? Options.Concurrency : 0;
+
+    public override PrivacySpent? PrivacySpent => _private?.Last?.Spent;
+
+    protected override void OnStart(IFederationHost host)
+    {
+        if (Options.Privacy is { } dp)
+            _private = new PrivateStep(host.Global.Model.ParameterCount, dp with { BufferSize = Options.BufferSize },
+                noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), Spec.Trainable.Ranges(host.Global.Model));
+        Refill(host);
+    }
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {
         var verdict = UpdateVerdict.DroppedStale;
-        if (Options.MaxStaleness is not { } cap || update.Staleness <= cap)
+        if (StopReason is not null) return UpdateVerdict.DroppedLate;
+        if (_private is not null)
+        {
+            if (Options.MaxStaleness is not { } limit || update.Staleness <= limit)
+            {
+                if (_private.Add(update, Staleness.Weight(update.Staleness)))
+                {
+                    if (_private.TryRelease(host.Global.Weights, Participation.EligibleDevices, Options.ServerLearningRate)) host.Commit(Options.BufferSize);
+                    else StopReason = _private.Exhausted;
+                }
+                verdict = UpdateVerdict.Accepted;
+            }
+        }
+        else if (Options.MaxStaleness is not { } cap || update.Staleness <= cap)
         {
             Accumulator.Add(update, Staleness.Weight(update.Staleness), 1.0);
             if (Accumulator.Count == Options.BufferSize)

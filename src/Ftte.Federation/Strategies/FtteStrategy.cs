@@ -4,6 +4,7 @@ using Ftte.Core;
 using Ftte.Engine;
 using Ftte.Engine.Planning;
 using Ftte.Federation.Aggregation;
+using Ftte.Federation.Privacy;
 using Ftte.Federation.Selection;
 
 namespace Ftte.Federation.Strategies;
@@ -28,11 +29,14 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// <param name="StragglerConcurrency">Tasks the straggler pool keeps in flight; null: the same as M.</param>
 /// <param name="NestedBudgets">Larger budgets (e.g. q0.5, q0.9) for nested subsets: a device trains the largest set
 /// whose plan fits its memory, each set containing the smaller ones; null or empty: one subset w* for all.</param>
+/// <param name="Privacy">Client-level DP at each server step (central mode); needs weighting none or age (the variance weight
+/// depends on the other updates, so it would break the step's sensitivity C) and no nested subsets; null: none.</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
     StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1,
-    double StragglerFactor = 4.0, int? StragglerConcurrency = null, IReadOnlyList<MemoryBudget>? NestedBudgets = null);
+    double StragglerFactor = 4.0, int? StragglerConcurrency = null, IReadOnlyList<MemoryBudget>? NestedBudgets = null,
+    ClientDpOptions? Privacy = null);
 
 /// <summary>Per-update factors of one server step: age a_i, variance v_i, and the effective share a_i·v_i/Σv.</summary>
 public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dispersion)
@@ -87,6 +91,8 @@ public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dis
 public sealed class FtteStrategy : Strategy
 {
     private readonly ISampleSource? _proxy;
+    private readonly NoiseSource? _noise;
+    private PrivateStep? _private;
     private readonly List<ClientUpdate> _buffer = [];
     private readonly DeviceSampler _sampler;
     private DeltaAccumulator _accumulator = null!;
@@ -102,8 +108,10 @@ public sealed class FtteStrategy : Strategy
     private readonly HashSet<long> _slowTasks = [];
 
     /// <param name="proxy">The server's small proxy set for contribution analysis; needed only by <see cref="SelectionMethod.Search"/> without a fixed trainable set.</param>
-    public FtteStrategy(FtteOptions options, LocalTraining local, ISampleSource? proxy = null)
+    /// <param name="noise">DP noise (with <see cref="FtteOptions.Privacy"/>): cryptographic in deployment; null: seeded (simulation).</param>
+    public FtteStrategy(FtteOptions options, LocalTraining local, ISampleSource? proxy = null, NoiseSource? noise = null)
     {
+        _noise = noise;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(local);
         Options = Validate(options);
@@ -144,6 +152,10 @@ public sealed class FtteStrategy : Strategy
         if (!(o.StragglerFactor >= 0)) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE stragglerFactor must be ≥ 0 (0 turns the straggler pool off); got {o.StragglerFactor}.");
         if (o.StragglerConcurrency is < 0) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE stragglerConcurrency must be ≥ 0 or absent; got {o.StragglerConcurrency}.");
         if (o.MaxStaleness is < 0) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE maxStaleness must be ≥ 0 or absent; got {o.MaxStaleness}.");
+        if (o.Privacy is not null && o.Weighting == FtteWeighting.AgeAndVariance)
+            throw new ArgumentException("FTTE with differential privacy needs weighting 'age' or 'none': the variance weight depends on the other updates in the buffer, so a step's sensitivity would no longer be C.", nameof(o));
+        if (o.Privacy is not null && o.NestedBudgets is { Count: > 0 })
+            throw new ArgumentException("FTTE with differential privacy does not support nested budgets yet (each coordinate would need its own fixed denominator).", nameof(o));
         if (!(o.ServerLearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE serverLearningRate must be ≥ 0; got {o.ServerLearningRate}.");
         return o;
     }
@@ -196,6 +208,9 @@ public sealed class FtteStrategy : Strategy
         _meanSum = new double[model.ParameterCount];
         _meanCount = new int[model.ParameterCount];
         _taskBytes = ParameterSerializer.SerializedSize(model, set);
+        if (Options.Privacy is { } dp)
+            _private = new PrivateStep(model.ParameterCount, dp with { BufferSize = Options.BufferSize },
+                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model));
         _straggler = ClassifyStragglers(host);
         _specOf = [.. host.Devices.Select(d => _levels.Last(l => l.PeakBytes <= d.MemoryBytes || l.Spec == Spec).Spec)];
         FillTo(host);
@@ -261,12 +276,25 @@ public sealed class FtteStrategy : Strategy
         if (!_fastTasks.Remove(taskId)) _slowTasks.Remove(taskId);
     }
 
+    public override PrivacySpent? PrivacySpent => _private?.Last?.Spent;
+
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {
         Release(update.Task.TaskId);
+        if (StopReason is not null) return UpdateVerdict.DroppedLate;
         UpdateVerdict verdict;
         if (Options.MaxStaleness is { } cap && update.Staleness > cap)
             verdict = UpdateVerdict.DroppedStale;
+        else if (_private is not null && IsValid(host, update))
+        {
+            // DP step (DP-FedAvg with FTTE's age weight ≤ 1): x ← x + η_g·(Σ a_i·clip(Δ_i) + N(0, z²C²))/K.
+            if (_private.Add(update, Options.Weighting == FtteWeighting.None ? 1.0 : Staleness.Weight(update.Staleness)))
+            {
+                if (_private.TryRelease(host.Global.Weights, Participation.EligibleDevices, Options.ServerLearningRate)) host.Commit(Options.BufferSize);
+                else StopReason = _private.Exhausted;
+            }
+            verdict = UpdateVerdict.Accepted;
+        }
         else if (!IsValid(host, update))
         {
             Rejected++;
@@ -372,6 +400,7 @@ public sealed class FtteStrategy : Strategy
     /// <summary>Tops up the fast pool to M and the straggler pool to its own concurrency.</summary>
     private void FillTo(IFederationHost host)
     {
+        if (StopReason is not null) return;
         foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && !_straggler[d], d => _specOf[d], Options.Concurrency, _fastTasks.Count))
             _fastTasks.Add(t.TaskId);
         if (Options.StragglerFactor == 0) return;

@@ -1,0 +1,62 @@
+using Ftte.Engine;
+
+namespace Ftte.Federation.Privacy;
+
+/// <summary>
+/// A buffered strategy's server step under client-level DP (central mode), as FedBuff and FTTE use it: updates are
+/// clipped into a <see cref="ClientDpAggregator"/> with their age weight (≤ 1), a device's second update within one
+/// step waits for the next step (so one step holds one update per device: sensitivity C), and at K updates the step
+/// is released with q = K / eligible devices — unless ε would pass ε_max, in which case nothing is released and
+/// <see cref="Exhausted"/> says why (the host ends the run).
+/// </summary>
+public sealed class PrivateStep
+{
+    private readonly ClientDpAggregator _dp;
+    private readonly Queue<(ClientUpdate Update, double Weight)> _held = new();
+
+    public PrivateStep(int parameters, ClientDpOptions options, NoiseSource noise, IReadOnlyList<WeightRange>? released)
+    {
+        _dp = new ClientDpAggregator(parameters, options, noise, released);
+    }
+
+    public ClientDpAggregator Aggregator => _dp;
+    /// <summary>The last release (ε after it), null before the first step.</summary>
+    public DpRelease? Last { get; private set; }
+    /// <summary>Why no more steps may be released (the budget), null while training may go on.</summary>
+    public string? Exhausted { get; private set; }
+    public int Count => _dp.Count;
+    /// <summary>Updates waiting because their device already has one in the current step.</summary>
+    public int Held => _held.Count;
+
+    /// <summary>Adds an update (or holds it for the next step); true when the step has its K updates.</summary>
+    public bool Add(ClientUpdate update, double weight)
+    {
+        if (_dp.HasContributed(update.DeviceId)) _held.Enqueue((update, weight));
+        else _dp.Add(update, weight);
+        return _dp.Count >= _dp.Options.BufferSize;
+    }
+
+    /// <summary>Releases the step onto <paramref name="weights"/>; false (and <see cref="Exhausted"/> set) when the budget refuses it.</summary>
+    public bool TryRelease(Span<float> weights, int eligibleDevices, double serverLearningRate)
+    {
+        double q = ClientDpAggregator.SamplingRate(_dp.Options.BufferSize, Math.Max(1, eligibleDevices));
+        var check = _dp.CheckBudget(q);
+        if (!check.Allowed)
+        {
+            Exhausted = $"privacy budget: {check.Reason}";
+            _dp.Clear();
+            _held.Clear();
+            return false;
+        }
+        Last = _dp.Release(weights, q, serverLearningRate);
+        // Held updates (a device's later update) start the next step, one per device.
+        int n = _held.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var (u, w) = _held.Dequeue();
+            if (_dp.HasContributed(u.DeviceId)) _held.Enqueue((u, w));
+            else _dp.Add(u, w);
+        }
+        return true;
+    }
+}
