@@ -49,6 +49,15 @@ public abstract class Strategy
         foreach (var update in accepted) OnUpdate(host, update);
     }
 
+    /// <summary>
+    /// State a server must keep with every committed version to resume exactly (e.g. the DP accountant, so that released
+    /// steps stay counted after a restart); null when there is none. Called after each server step.
+    /// </summary>
+    public virtual string? SaveState() => null;
+
+    /// <summary>Deployment only, after a restart and <see cref="Start"/> (before <see cref="Restore"/>): continue from <see cref="SaveState"/>.</summary>
+    public virtual void RestoreState(string state) { }
+
     /// <summary>Client-level DP spent so far (ε at δ after the last server step), null when the strategy runs without DP.</summary>
     public virtual Privacy.PrivacySpent? PrivacySpent => null;
 

@@ -21,7 +21,11 @@ public sealed record StoredTask(long TaskId, int DeviceId, int BaseVersion, stri
     TaskState State, DateTimeOffset DispatchedAt, string? Detail = null);
 
 public sealed record StoredMetric(double Time, int Version, double TestAccuracy, double TestLoss,
-    long UpdatesAccepted, long UpdatesRefused, long BytesDown, long BytesUp, int DevicesOnline);
+    long UpdatesAccepted, long UpdatesRefused, long BytesDown, long BytesUp, int DevicesOnline)
+{
+    /// <summary>Client-level DP spent up to this version (ε at the run's δ); NaN without DP.</summary>
+    public double Epsilon { get; init; } = double.NaN;
+}
 
 /// <summary>A store-level refusal or failure whose message is meant for the operator as is.</summary>
 public sealed class StoreException : Exception

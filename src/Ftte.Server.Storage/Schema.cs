@@ -4,7 +4,7 @@ namespace Ftte.Server.Storage;
 internal static class Schema
 {
     /// <summary>PRAGMA user_version of stores this build writes and reads.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>PRAGMA application_id: "FTTE" in ASCII, so another program's SQLite file is recognised as foreign.</summary>
     public const int ApplicationId = 0x46545445;
@@ -37,7 +37,8 @@ internal static class Schema
         CREATE TABLE versions (
             version       INTEGER PRIMARY KEY,
             created_at    INTEGER NOT NULL,
-            weights       BLOB    NOT NULL
+            weights       BLOB    NOT NULL,
+            strategy_state TEXT
         );
         CREATE TABLE tasks (
             task_id       INTEGER PRIMARY KEY,
@@ -89,11 +90,22 @@ internal static class Schema
             updates_refused  INTEGER NOT NULL,
             bytes_down       INTEGER NOT NULL,
             bytes_up         INTEGER NOT NULL,
-            devices_online   INTEGER NOT NULL
+            devices_online   INTEGER NOT NULL,
+            epsilon          REAL
         );
         CREATE TABLE refusals (
             reason        TEXT    PRIMARY KEY,
             count         INTEGER NOT NULL
         ) WITHOUT ROWID;
         """;
+
+    /// <summary>Migrations: the statements that take a store from version v to v + 1 (index v − 1).</summary>
+    public static readonly string[] Migrations =
+    [
+        // 1 → 2: the strategy's state saved with each version (the DP accountant), ε with each metric.
+        """
+        ALTER TABLE versions ADD COLUMN strategy_state TEXT;
+        ALTER TABLE metrics ADD COLUMN epsilon REAL;
+        """,
+    ];
 }

@@ -100,10 +100,6 @@ public sealed class ServerStore : IDisposable
                 throw new StoreException(
                     $"'{Path}' was written by a newer FTTE server (store schema version {userVersion}; this build " +
                     $"reads version {Schema.Version}): run a newer server, or use a new --state file.");
-            if (userVersion < Schema.Version)
-                throw new StoreException(
-                    $"'{Path}' has store schema version {userVersion}, which this build (version {Schema.Version}) " +
-                    "cannot migrate: use a new --state file or delete it.");
         }
 
         string mode = Scalar<string>("PRAGMA journal_mode=WAL");
@@ -122,6 +118,17 @@ public sealed class ServerStore : IDisposable
             Execute($"PRAGMA application_id={Schema.ApplicationId}", tx);
             Execute($"PRAGMA user_version={Schema.Version}", tx);
             tx.Commit();
+        }
+        else if (userVersion < Schema.Version)
+        {
+            // Each step and its new version number in one transaction: a crash leaves the old version or the new one.
+            for (long v = userVersion; v < Schema.Version; v++)
+            {
+                using var tx = _connection.BeginTransaction();
+                Execute(Schema.Migrations[v - 1], tx);
+                Execute($"PRAGMA user_version={v + 1}", tx);
+                tx.Commit();
+            }
         }
         _deviceCount = checked((int)Scalar<long>("SELECT count(*) FROM devices"));
     }
@@ -251,6 +258,10 @@ public sealed class ServerStore : IDisposable
         });
     }
 
+    /// <summary>The strategy state stored with the newest version that has one (e.g. the DP accountant), null if none.</summary>
+    public string? LoadLatestStrategyState() => Read(() =>
+        Scalar<string?>("SELECT strategy_state FROM versions WHERE strategy_state IS NOT NULL ORDER BY version DESC LIMIT 1"));
+
     public (int Version, float[] Weights)? LoadLatestVersion() => Read<(int, float[])?>(() =>
     {
         using var cmd = Command("SELECT version, weights FROM versions ORDER BY version DESC LIMIT 1");
@@ -353,7 +364,7 @@ public sealed class ServerStore : IDisposable
     /// newest). Returns how many pending updates were applied.
     /// </summary>
     public int CommitVersion(int version, ReadOnlySpan<float> weights, DateTimeOffset at, PendingUpdate? alsoApplied,
-        int keepVersions = 20)
+        int keepVersions = 20, string? strategyState = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(keepVersions, 1);
         byte[] blob = Blobs.FromFloats(weights);
@@ -363,6 +374,8 @@ public sealed class ServerStore : IDisposable
             if (newest is { } n && version <= n)
                 throw new StoreException($"Cannot commit model version {version}: version {n} is already stored.");
             InsertVersion(tx, version, blob, at);
+            if (strategyState is not null)
+                Execute("UPDATE versions SET strategy_state = $s WHERE version = $v", tx, ("$s", strategyState), ("$v", version));
 
             int applied = Execute("""
                 INSERT INTO applied_updates (task_id, device_id, base_version, staleness, samples, applied_in_version)
@@ -554,9 +567,9 @@ public sealed class ServerStore : IDisposable
         {
             Execute("""
                 INSERT INTO metrics (time, version, test_accuracy, test_loss, updates_accepted, updates_refused,
-                                     bytes_down, bytes_up, devices_online)
-                VALUES ($time, $v, $acc, $loss, $accepted, $refused, $down, $up, $online)
-                """, tx,
+                                     bytes_down, bytes_up, devices_online, epsilon)
+                VALUES ($time, $v, $acc, $loss, $accepted, $refused, $down, $up, $online, $eps)
+                """, tx, ("$eps", metric.Epsilon),
                 ("$time", metric.Time), ("$v", metric.Version), ("$acc", metric.TestAccuracy), ("$loss", metric.TestLoss),
                 ("$accepted", metric.UpdatesAccepted), ("$refused", metric.UpdatesRefused),
                 ("$down", metric.BytesDown), ("$up", metric.BytesUp), ("$online", metric.DevicesOnline));
@@ -567,14 +580,14 @@ public sealed class ServerStore : IDisposable
     {
         using var cmd = Command("""
             SELECT time, version, test_accuracy, test_loss, updates_accepted, updates_refused, bytes_down, bytes_up,
-                   devices_online
+                   devices_online, epsilon
             FROM metrics ORDER BY seq
             """);
         using var r = cmd.ExecuteReader();
         var metrics = new List<StoredMetric>();
         while (r.Read())
             metrics.Add(new StoredMetric(Real(r, 0), r.GetInt32(1), Real(r, 2), Real(r, 3), r.GetInt64(4), r.GetInt64(5),
-                r.GetInt64(6), r.GetInt64(7), r.GetInt32(8)));
+                r.GetInt64(6), r.GetInt64(7), r.GetInt32(8)) { Epsilon = Real(r, 9) });
         return metrics;
     });
 

@@ -109,7 +109,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
         _evaluator = new Evaluator(_evalModel);
         _evalSet = data.Test.SeededSubset(_serve.EvalSamples, Dataset.EvaluationSeed(config.Seed));
         var proxy = config.Strategy.ProxySampleCount > 0 ? data.Train.SeededSubset(config.Strategy.ProxySampleCount, Federation.Config.StrategyConfig.ProxySeed(config.Seed)) : (DatasetView?)null;
-        _strategy = config.Strategy.Create(config.Local.ToLocalTraining(), ignoreMemory: false, config.Seed, proxy);
+        // DP noise from the OS's cryptographic generator: seeded noise could be regenerated and subtracted.
+        _strategy = config.Strategy.Create(config.Local.ToLocalTraining(), ignoreMemory: false, config.Seed, proxy, secureNoise: true);
         _sweep = new Timer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
@@ -685,14 +686,14 @@ public sealed class FederationServer : IFederationHost, IDisposable
 
     /// <summary>
     /// The metrics as CSV (time_s, version, test_accuracy, test_loss, updates_accepted, updates_refused, bytes_down,
-    /// bytes_up, devices_online): the deployed run's curve, to set beside a simulated run's metrics.csv.
+    /// bytes_up, devices_online, epsilon — empty without DP): the deployed run's curve, to set beside a simulated run's metrics.csv.
     /// </summary>
     public static void WriteMetricsCsv(TextWriter writer, IEnumerable<StoredMetric> metrics)
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        writer.WriteLine("time_s,version,test_accuracy,test_loss,updates_accepted,updates_refused,bytes_down,bytes_up,devices_online");
+        writer.WriteLine("time_s,version,test_accuracy,test_loss,updates_accepted,updates_refused,bytes_down,bytes_up,devices_online,epsilon");
         foreach (var m in metrics)
-            writer.WriteLine(string.Create(inv, $"{m.Time:0.###},{m.Version},{m.TestAccuracy:0.#####},{m.TestLoss:0.#####},{m.UpdatesAccepted},{m.UpdatesRefused},{m.BytesDown},{m.BytesUp},{m.DevicesOnline}"));
+            writer.WriteLine(string.Create(inv, $"{m.Time:0.###},{m.Version},{m.TestAccuracy:0.#####},{m.TestLoss:0.#####},{m.UpdatesAccepted},{m.UpdatesRefused},{m.BytesDown},{m.BytesUp},{m.DevicesOnline},{(double.IsNaN(m.Epsilon) ? "" : m.Epsilon.ToString("0.#####", inv))}"));
     }
 
     public V1.StatusReply Status()
@@ -721,6 +722,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 Finished = _finished,
                 TargetAccuracy = _serve.TargetAccuracy,
                 TimeToTargetSeconds = _timeToTarget,
+                Epsilon = _strategy.PrivacySpent?.Epsilon ?? double.NaN,
+                Delta = _strategy.PrivacySpent?.Delta ?? 0,
+                StopReason = _finished ? _finishReason : "",
             };
             FlushRefusals();
             foreach (var (reason, count) in _store.Refusals()) reply.Refusals[reason] = count;
@@ -758,6 +762,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
             };
             _store.UpdateRunConfig(StrictJson.Serialize(resolved));
         }
+        // The strategy's own state as of the last stored version (the DP accountant: released steps stay counted).
+        if (_store.LoadLatestStrategyState() is { } saved) _strategy.RestoreState(saved);
         var pending = _store.LoadPending();
         if (pending.Count > 0)
         {
@@ -790,11 +796,12 @@ public sealed class FederationServer : IFederationHost, IDisposable
         if (_commitDue)
         {
             _commitDue = false;
-            _store.CommitVersion(_global.Version, _global.Weights, DateTimeOffset.UtcNow, acceptedNow, _serve.KeepVersions);
+            _store.CommitVersion(_global.Version, _global.Weights, DateTimeOffset.UtcNow, acceptedNow, _serve.KeepVersions, _strategy.SaveState());
             _snapshots.Remove(_global.Version);
             if (_serve.MaxVersions is { } max && _global.Version >= max) Finish($"reached version {max}");
             MaybeEvaluate();
         }
+        if (_strategy.StopReason is { } reason) Finish(reason);
     }
 
     private void Wake()
@@ -916,8 +923,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 _lastAccuracy = result.Accuracy;
                 double now = Now;
                 _store.AddMetric(new StoredMetric(now, version, result.Accuracy, result.Loss, _accepted, _refused, _bytesDown, _bytesUp,
-                    _deviceStates.Count(d => IsOnline(d, now))));
-                _log($"t={now:F0}s version {version}: test accuracy {result.Accuracy:P2} ({_accepted} updates accepted)");
+                    _deviceStates.Count(d => IsOnline(d, now))) { Epsilon = _strategy.PrivacySpent?.Epsilon ?? double.NaN });
+                string privacy = _strategy.PrivacySpent is { } spent ? $", ε = {spent.Epsilon:0.###} at δ = {spent.Delta:0.#e0}" : "";
+                _log($"t={now:F0}s version {version}: test accuracy {result.Accuracy:P2} ({_accepted} updates accepted{privacy})");
                 if (result.Accuracy >= _serve.TargetAccuracy && _timeToTarget == 0)
                 {
                     _timeToTarget = now;

@@ -40,13 +40,18 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
 
     protected override int? TargetInFlight => StopReason is null ? Options.Concurrency : 0;
 
-    public override PrivacySpent? PrivacySpent => _private?.Last?.Spent;
+    public override PrivacySpent? PrivacySpent => _private?.Spent;
+    public override string? SaveState() => _private?.SaveState();
+    public override void RestoreState(string state) => _private?.RestoreState(state);
 
     protected override void OnStart(IFederationHost host)
     {
         if (Options.Privacy is { } dp)
+        {
+            PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
             _private = new PrivateStep(host.Global.Model.ParameterCount, dp with { BufferSize = Options.BufferSize },
                 noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), Spec.Trainable.Ranges(host.Global.Model));
+        }
         Refill(host);
     }
 

@@ -204,13 +204,17 @@ public sealed class FtteStrategy : Strategy
         if (!Options.IgnoreMemory && Participation.ExcludedDevices == host.Devices.Count)
             throw new InvalidOperationException(
                 $"{Name}: no device can hold the training plan ({ByteSize.Format(Plan.PeakBytes)} peak for '{set}', batch {Local.BatchSize}); budget {ByteSize.Format(BudgetBytes)}.");
+        if (Options.Privacy is { } dp)
+        {
+            PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
+            _private = new PrivateStep(model.ParameterCount, dp with { BufferSize = Options.BufferSize },
+                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model));
+        }
         _accumulator = new DeltaAccumulator(model.ParameterCount);
         _meanSum = new double[model.ParameterCount];
         _meanCount = new int[model.ParameterCount];
         _taskBytes = ParameterSerializer.SerializedSize(model, set);
-        if (Options.Privacy is { } dp)
-            _private = new PrivateStep(model.ParameterCount, dp with { BufferSize = Options.BufferSize },
-                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model));
+
         _straggler = ClassifyStragglers(host);
         _specOf = [.. host.Devices.Select(d => _levels.Last(l => l.PeakBytes <= d.MemoryBytes || l.Spec == Spec).Spec)];
         FillTo(host);
@@ -276,7 +280,9 @@ public sealed class FtteStrategy : Strategy
         if (!_fastTasks.Remove(taskId)) _slowTasks.Remove(taskId);
     }
 
-    public override PrivacySpent? PrivacySpent => _private?.Last?.Spent;
+    public override PrivacySpent? PrivacySpent => _private?.Spent;
+    public override string? SaveState() => _private?.SaveState();
+    public override void RestoreState(string state) => _private?.RestoreState(state);
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {

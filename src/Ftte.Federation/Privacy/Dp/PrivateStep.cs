@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Ftte.Engine;
 
 namespace Ftte.Federation.Privacy;
@@ -11,17 +12,45 @@ namespace Ftte.Federation.Privacy;
 /// </summary>
 public sealed class PrivateStep
 {
-    private readonly ClientDpAggregator _dp;
+    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private readonly int _parameters;
+    private readonly ClientDpOptions _options;
+    private readonly NoiseSource _noise;
+    private readonly IReadOnlyList<WeightRange>? _released;
+    private ClientDpAggregator _dp;
     private readonly Queue<(ClientUpdate Update, double Weight)> _held = new();
 
     public PrivateStep(int parameters, ClientDpOptions options, NoiseSource noise, IReadOnlyList<WeightRange>? released)
     {
+        (_parameters, _options, _noise, _released) = (parameters, options, noise, released);
         _dp = new ClientDpAggregator(parameters, options, noise, released);
+    }
+
+    /// <summary>A step holds one update per device, so it needs at least K devices that can take part.</summary>
+    public static void RequireEnoughDevices(string strategy, int bufferSize, int eligibleDevices)
+    {
+        if (eligibleDevices < bufferSize)
+            throw new InvalidOperationException(
+                $"{strategy} with differential privacy needs at least K = {bufferSize} devices that can take part (a step holds one update per device); {eligibleDevices} can. Lower bufferSize or add devices.");
     }
 
     public ClientDpAggregator Aggregator => _dp;
     /// <summary>The last release (ε after it), null before the first step.</summary>
     public DpRelease? Last { get; private set; }
+    /// <summary>ε at δ spent so far (also after a restore), null before the first step.</summary>
+    public PrivacySpent? Spent => Last?.Spent ?? (_dp.Accountant.Steps > 0 ? _dp.Accountant.Epsilon(_options.Delta, _options.Conversion) : null);
+
+    /// <summary>The accountant and clip norm as JSON: a server stores it with every version, atomically.</summary>
+    public string SaveState() => JsonSerializer.Serialize(_dp.ToState(), Json);
+
+    /// <summary>Continues from <see cref="SaveState"/> after a restart: the steps already released stay counted.</summary>
+    public void RestoreState(string json)
+    {
+        var state = JsonSerializer.Deserialize<ClientDpState>(json, Json)
+            ?? throw new FormatException("The stored privacy state is empty.");
+        _dp = new ClientDpAggregator(_parameters, _options, _noise, _released, state);
+        Last = null;
+    }
     /// <summary>Why no more steps may be released (the budget), null while training may go on.</summary>
     public string? Exhausted { get; private set; }
     public int Count => _dp.Count;

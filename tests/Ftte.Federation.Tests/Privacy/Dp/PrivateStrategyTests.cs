@@ -108,4 +108,23 @@ public sealed class PrivateStrategyTests
             if (!inTrained[j]) Assert.Equal(before[j], host.Global.Weights[j]);
         Assert.True(ftte.PrivacySpent!.Epsilon > 0);
     }
+
+    [Fact]
+    public void SavedState_RestoredAfterARestart_KeepsTheStepsCounted()
+    {
+        var host = new FakeHost(devices: 6);
+        var options = new FedBuffOptions(Concurrency: 3, BufferSize: 3, Privacy: Dp(z: 1.1, clip: 1));
+        var before = new FedBuff(options, Local);
+        before.Start(host);
+        for (int step = 0; step < 2; step++)
+            foreach (var t in host.Active.Values.ToList()) host.Deliver(before, t, 0.1f);
+        Assert.Equal(2, host.Commits.Count);
+        string state = before.SaveState()!;
+
+        var after = new FedBuff(options, Local);
+        after.Start(new FakeHost(devices: 6));
+        Assert.Null(after.PrivacySpent);
+        after.RestoreState(state);
+        Assert.Equal(before.PrivacySpent!.Epsilon, after.PrivacySpent!.Epsilon, 12);
+    }
 }
