@@ -1,7 +1,9 @@
+using Ftte.Core.Config;
 using Ftte.Data;
 using Ftte.Engine;
 using Ftte.Engine.Models;
 using Ftte.Federation;
+using Ftte.Federation.Compression;
 using Ftte.Reporting;
 using Ftte.Federation.Config;
 using Ftte.Simulation.Config;
@@ -35,6 +37,10 @@ public sealed class Experiment
     public static Experiment Build(SimulationConfig config, DataOptions? dataOptions = null)
     {
         var fleet = config.Fleet.File is { } file ? FleetFile.Load(file) : FleetPresets.Create(config.Fleet.Preset, config.Fleet.Devices, config.Seed);
+        foreach (string tier in config.Compression?.Tiers.Keys ?? Enumerable.Empty<string>())
+            if (!fleet.Tiers.Contains(tier))
+                throw new ConfigException(ConfigPath.Child(ConfigPath.Child("compression", "tiers"), tier),
+                    $"the fleet ({config.Fleet.File ?? config.Fleet.Preset}) has no tier '{tier}'; its tiers are {string.Join(", ", fleet.Tiers)}.");
         var data = DatasetCatalog.Load(config.Data.Dataset, dataOptions);
         var partition = Partitioner.Split(data.Train, new PartitionOptions
         {
@@ -74,10 +80,13 @@ public sealed class Experiment
     private DatasetView? ProxySet(int samples) =>
         samples <= 0 ? null : Data.Train.SeededSubset(samples, StrategyConfig.ProxySeed(Config.Seed));
 
+    /// <summary>The codecs a configured strategy's runs upload with; null when the config has no compression (uncompressed float32).</summary>
+    public CodecPolicy? CompressionFor(StrategyConfig strategy) => Config.Compression?.PolicyFor(strategy.Label);
+
     /// <summary>Runs one strategy on this setup; its label replaces the strategy's own name when the config gives one.</summary>
     public RunResult RunOne(StrategyConfig strategy, Action<SimulationProgress>? progress = null)
     {
-        var result = Simulator.Run(CreateStrategy(strategy), progress);
+        var result = Simulator.Run(CreateStrategy(strategy), progress, CompressionFor(strategy));
         return strategy.Name is { } label ? result with { Summary = result.Summary with { Strategy = label } } : result;
     }
 
@@ -114,7 +123,7 @@ public sealed class Experiment
     /// <summary>The runs with this experiment's title and setup, ready for a report.</summary>
     /// <param name="skipped">Strategies that could not run (label, reason), listed in the setup so the report says so.</param>
     public Comparison Combine(IReadOnlyList<RunResult> runs, IReadOnlyList<(string Label, string Reason)>? skipped = null) =>
-        new(Title(), [.. Setup(), .. (skipped ?? []).Select(x => new KeyValuePair<string, string>($"not run: {x.Label}", x.Reason))], runs)
+        new(Title(), [.. Setup(runs), .. (skipped ?? []).Select(x => new KeyValuePair<string, string>($"not run: {x.Label}", x.Reason))], runs)
     {
         // The reference is named by its config label; reductions need it among the runs actually made.
         Reference = Config.Reference is { } label && runs.Any(r => r.Strategy == ReportName(label)) ? ReportName(label) : null,
@@ -129,7 +138,27 @@ public sealed class Experiment
 
     private string Title() => $"{Config.Name}: {Fleet.Count} devices, {Config.Data.Dataset}, {Model.Name}";
 
-    private List<KeyValuePair<string, string>> Setup() =>
+    private List<KeyValuePair<string, string>> Setup(IReadOnlyList<RunResult> runs) =>
+    [
+        .. SetupLines(),
+        .. Codecs(runs),
+    ];
+
+    /// <summary>The update codec, and each strategy among <paramref name="runs"/> whose runs use another.</summary>
+    private IEnumerable<KeyValuePair<string, string>> Codecs(IReadOnlyList<RunResult> runs)
+    {
+        if (Config.Compression is not { } compression)
+        {
+            yield return new("update codec", "none: Δ as float32 in the engine's parameter format");
+            yield break;
+        }
+        yield return new("update codec", CodecPolicy.Parse(compression.Codec, compression.Tiers).ToString());
+        foreach (var s in Config.Strategies)
+            if (compression.Strategies.ContainsKey(s.Label) && runs.Any(r => r.Strategy == ReportName(s.Label)))
+                yield return new($"update codec of {s.Label}", compression.PolicyFor(s.Label).ToString());
+    }
+
+    private List<KeyValuePair<string, string>> SetupLines() =>
     [
         new("model", $"{Model.Name}, {Model.ParameterCount:N0} parameters"),
         new("dataset", $"{Config.Data.Dataset}: {Data.Train.Count:N0} train / {Simulator.EvaluationSamples:N0} test samples evaluated"),

@@ -5,6 +5,7 @@ using Ftte.Engine;
 using Ftte.Engine.Planning;
 using Ftte.Engine.Training;
 using Ftte.Federation;
+using Ftte.Federation.Compression;
 using Ftte.Reporting;
 using Ftte.Simulation.Clock;
 using Ftte.Simulation.Execution;
@@ -57,9 +58,12 @@ public sealed class Simulator
     public IReadOnlyList<DeviceInfo> Devices => _infos;
 
     /// <summary>Runs one strategy from the initial model to a stop condition.</summary>
-    public RunResult Run(Strategy strategy, Action<SimulationProgress>? progress = null)
+    /// <param name="compression">The codecs devices upload with (by tier). Null: Δ travels uncompressed, as float32 in the
+    /// engine's parameter format. With a policy a task's upload is that payload with its values replaced by the codec's
+    /// encoding of the trained coordinates, and the strategy receives what the server decodes.</param>
+    public RunResult Run(Strategy strategy, Action<SimulationProgress>? progress = null, CodecPolicy? compression = null)
     {
-        using var run = new RunState(this, strategy, progress);
+        using var run = new RunState(this, strategy, progress, compression);
         return run.Execute();
     }
 
@@ -76,8 +80,16 @@ public sealed class Simulator
         public long FirstContactBytes;
     }
 
-    /// <summary>Cached per task shape: its plan and payload sizes.</summary>
-    private sealed record TaskCost(MemoryPlan Plan, long TrainableBytes, long FullBytes, long UploadBytes);
+    /// <summary>Cached per task shape: its plan, payload sizes and the number of trained coordinates.</summary>
+    private sealed record TaskCost(MemoryPlan Plan, long TrainableBytes, long FullBytes, long UploadBytes, int TrainedCount)
+    {
+        /// <summary>
+        /// The upload with <paramref name="codec"/>: the parameter format's payload (tensor names, shapes, channel
+        /// lists) with its float32 values replaced by the codec's encoding of the trained coordinates.
+        /// </summary>
+        public long UploadWith(UpdateCodec? codec) =>
+            codec is null ? UploadBytes : UploadBytes - 4L * TrainedCount + codec.EncodedSize(TrainedCount);
+    }
 
     /// <summary>One strategy's run: the host the strategy talks to, and the loop.</summary>
     private sealed class RunState : IFederationHost, IDisposable
@@ -102,6 +114,13 @@ public sealed class Simulator
         private readonly bool[] _contributed;
         private readonly int[] _tasksPerDevice;
         private readonly HashSet<string>?[] _frozenCached;
+        /// <summary>Each device's update codec; null when updates travel uncompressed.</summary>
+        private readonly UpdateCodec[]? _codecs;
+        /// <summary>
+        /// Each device's error-feedback residual (codecs that use it): device state, replaced by the copy a task worked on
+        /// when that task's update is delivered, so it evolves in virtual-time order whatever the workers do.
+        /// </summary>
+        private readonly ErrorFeedback?[] _feedback;
 
         private readonly List<MetricsPoint> _points = [];
         private readonly long[] _staleness;
@@ -128,7 +147,7 @@ public sealed class Simulator
         private bool _evalDue;
         private readonly List<string> _notes = [];
 
-        public RunState(Simulator sim, Strategy strategy, Action<SimulationProgress>? progress)
+        public RunState(Simulator sim, Strategy strategy, Action<SimulationProgress>? progress, CodecPolicy? compression)
         {
             _sim = sim;
             _strategy = strategy;
@@ -148,6 +167,8 @@ public sealed class Simulator
             _contributed = new bool[n];
             _tasksPerDevice = new int[n];
             _frozenCached = new HashSet<string>?[n];
+            _codecs = compression is null ? null : [.. sim._devices.Select(d => compression.For(d.Tier))];
+            _feedback = new ErrorFeedback?[_codecs?.Any(c => c.UsesErrorFeedback) == true ? n : 0];
             _staleness = new long[_o.StalenessBuckets];
             foreach (var d in sim._devices)
             {
@@ -212,8 +233,10 @@ public sealed class Simulator
             }
             int samples = _sim._infos[deviceId].TrainSamples;
             double flops = (double)cost.Plan.TrainingFlopsPerSample * samples * spec.Local.Epochs;
-            var times = TaskTimes.For(device, down, flops, cost.UploadBytes);
-            var task = new ActiveTask { Ticket = ticket, Times = times, BytesDown = down, BytesUp = cost.UploadBytes, FirstContactBytes = firstContact };
+            var codec = _codecs?[deviceId];
+            long up = cost.UploadWith(codec);
+            var times = TaskTimes.For(device, down, flops, up);
+            var task = new ActiveTask { Ticket = ticket, Times = times, BytesDown = down, BytesUp = up, FirstContactBytes = firstContact };
             _active[ticket.TaskId] = task;
 
             // Fate is drawn at dispatch from the task's own stream: a dropout at a uniform point of the task, or
@@ -238,7 +261,12 @@ public sealed class Simulator
                 return ticket;
             }
             _queue.Schedule(end, EventKind.UploadDone, ticket.TaskId);
-            task.Job = new TrainingJob(ticket, Snapshot(), _sim._partition.Train(deviceId), Rng.Mix(_o.Seed, (ulong)ticket.TaskId + 1));
+            task.Job = new TrainingJob(ticket, Snapshot(), _sim._partition.Train(deviceId), Rng.Mix(_o.Seed, (ulong)ticket.TaskId + 1))
+            {
+                Codec = codec,
+                // The task encodes through a copy of the device's residual; Deliver makes it the device's own.
+                Feedback = codec is { UsesErrorFeedback: true } ? _feedback[deviceId]?.Clone() ?? new ErrorFeedback() : null,
+            };
             _trainer.Submit(task.Job);
             return ticket;
         }
@@ -374,6 +402,7 @@ public sealed class Simulator
             _waitSeconds += Stopwatch.GetElapsedTime(waitStart).TotalSeconds;
             EndTask(task);
             _received++;
+            if (task.Job.Feedback is { } feedback) _feedback[task.Ticket.DeviceId] = feedback;
             int tau = _global.Version - task.Ticket.BaseVersion;
             var update = new ClientUpdate
             {
@@ -443,7 +472,7 @@ public sealed class Simulator
             var model = _global.Model;
             var plan = MemoryPlanner.PlanTraining(model, spec.Trainable, spec.Local.BatchSize, spec.Local.Optimizer);
             long trainable = ParameterSerializer.SerializedSize(model, spec.Trainable);
-            cost = new TaskCost(plan, trainable, ParameterSerializer.SerializedSize(model), trainable);
+            cost = new TaskCost(plan, trainable, ParameterSerializer.SerializedSize(model), trainable, spec.Trainable.CountTrained(model));
             _costs[key] = cost;
             return cost;
         }

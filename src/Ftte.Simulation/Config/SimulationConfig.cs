@@ -2,6 +2,7 @@ using Ftte.Core.Config;
 using Ftte.Data;
 using Ftte.Engine.Training;
 using Ftte.Federation.Aggregation;
+using Ftte.Federation.Compression;
 using Ftte.Federation.Config;
 
 namespace Ftte.Simulation.Config;
@@ -29,6 +30,8 @@ public sealed record SimulationConfig : IValidatableConfig
     public string? Reference { get; init; }
     [ConfigDoc("Re-run some strategies at other fleet sizes for a scaling curve; absent: none.")]
     public ScalingConfig? Scaling { get; init; }
+    [ConfigDoc("Update codecs (what devices upload); absent: Δ travels uncompressed as float32 in the engine's parameter format.")]
+    public CompressionConfig? Compression { get; init; }
 
     public void Validate(string path)
     {
@@ -52,7 +55,44 @@ public sealed record SimulationConfig : IValidatableConfig
                     throw new ConfigException(ConfigPath.Index(ConfigPath.Child(at, "strategies"), i),
                         $"no strategy is called '{scaling.Strategies[i]}'; expected one of {string.Join(", ", labels)}.");
         }
+        if (Compression is { } compression)
+            foreach (string label in compression.Strategies.Keys)
+                if (!labels.Contains(label))
+                    throw new ConfigException(ConfigPath.Child(ConfigPath.Child(ConfigPath.Child(path, "compression"), "strategies"), label),
+                        $"no strategy is called '{label}'; expected one of {string.Join(", ", labels)}.");
     }
+}
+
+/// <summary>
+/// How devices' updates travel: one codec, overrides per device tier, and per strategy label so that one config can
+/// compare codecs (each codec a strategy entry with its own label). The upload a task costs on the virtual clock is
+/// the codec's exact encoded size of the trained coordinates plus the parameter format's tensor headers, and the
+/// strategy merges what the server would decode.
+/// </summary>
+public sealed record CompressionConfig : IValidatableConfig
+{
+    [ConfigDoc("Codec of every device's update: float32 (exact), float16, q8, q4, q2 (unbiased stochastic rounding, a float32 scale per 256 values), topk:R (the share R of largest |Δ|, with error feedback kept on the device).")]
+    public string Codec { get; init; } = "float32";
+    [ConfigDoc("Per device tier, a codec replacing codec, e.g. {\"sensor\": \"q4\"}; tiers must exist in the fleet.")]
+    public IReadOnlyDictionary<string, string> Tiers { get; init; } = new Dictionary<string, string>();
+    [ConfigDoc("Per strategy label, a codec replacing codec for that strategy's runs (tiers still apply), e.g. {\"FTTE, q8\": \"q8\"}.")]
+    public IReadOnlyDictionary<string, string> Strategies { get; init; } = new Dictionary<string, string>();
+
+    public void Validate(string path)
+    {
+        Check(ConfigPath.Child(path, "codec"), Codec);
+        foreach (var (tier, codec) in Tiers) Check(ConfigPath.Child(ConfigPath.Child(path, "tiers"), tier), codec);
+        foreach (var (label, codec) in Strategies) Check(ConfigPath.Child(ConfigPath.Child(path, "strategies"), label), codec);
+    }
+
+    private static void Check(string path, string codec)
+    {
+        if (!UpdateCodec.TryParse(codec, out _, out string? error)) throw new ConfigException(path, error);
+    }
+
+    /// <summary>The codecs of a strategy's runs: its own codec if <see cref="Strategies"/> names it, else <see cref="Codec"/>; then the tier overrides.</summary>
+    public CodecPolicy PolicyFor(string strategyLabel) =>
+        CodecPolicy.Parse(Strategies.GetValueOrDefault(strategyLabel, Codec), Tiers);
 }
 
 public sealed record DataConfig : IValidatableConfig

@@ -6,7 +6,7 @@ namespace Ftte.Simulation.Config;
 /// <summary>Ready-made experiments; flags and --set override any knob.</summary>
 public static class SimulationPresets
 {
-    public static IReadOnlyList<string> Names { get; } = ["quick", "stragglers-500", "paper-fmnist", "paper-mnist"];
+    public static IReadOnlyList<string> Names { get; } = ["quick", "stragglers-500", "paper-fmnist", "paper-mnist", "paper-fmnist-codecs"];
 
     public static SimulationConfig Get(string name) => name switch
     {
@@ -14,6 +14,7 @@ public static class SimulationPresets
         "stragglers-500" => Stragglers500(),
         "paper-fmnist" => Paper("paper-fmnist", "fashion-mnist", targetAccuracy: 0.75),
         "paper-mnist" => Paper("paper-mnist", "mnist", targetAccuracy: 0.95),
+        "paper-fmnist-codecs" => Codecs(),
         _ => throw new ArgumentException($"Unknown preset '{name}'; expected one of {string.Join(", ", Names)}."),
     };
 
@@ -85,4 +86,32 @@ public static class SimulationPresets
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, nested subsets", Concurrency = 20, BufferSize = 10, NestedBudgets = ["q0.5", "q0.9"] },
         ],
     };
+
+    /// <summary>The update codecs compared, in the order of <see cref="Codecs"/>'s runs.</summary>
+    public static IReadOnlyList<string> ComparedCodecs { get; } = ["float32", "float16", "q8", "q4", "q2", "topk:0.01"];
+
+    /// <summary>
+    /// paper-fmnist's FTTE (same fleet, data, seed, target and stop rules) once per update codec: each codec is a strategy
+    /// entry labelled "FTTE, codec" and mapped to its codec under compression.strategies, so the comparison report shows
+    /// accuracy, time to target and bytes per codec. Evaluations every 5 virtual seconds (paper-fmnist: 20) resolve the
+    /// time to target finely enough to tell codecs apart; evaluation costs no virtual time, so training is unchanged.
+    /// </summary>
+    public static SimulationConfig Codecs()
+    {
+        var paper = Paper("paper-fmnist", "fashion-mnist", targetAccuracy: 0.75);
+        var ftte = paper.Strategies.Single(s => s.Label == "FTTE");
+        return paper with
+        {
+            Name = "paper-fmnist-codecs",
+            Run = paper.Run with { EvalEvery = 5 },
+            Scaling = null,
+            Strategies = [.. ComparedCodecs.Select(c => ftte with { Name = $"FTTE, {c}" })],
+            Reference = "FTTE, float32",
+            Compression = new CompressionConfig
+            {
+                Codec = "float32",
+                Strategies = ComparedCodecs.ToDictionary(c => $"FTTE, {c}", c => c),
+            },
+        };
+    }
 }

@@ -5,6 +5,7 @@ using Ftte.Data;
 using Ftte.Engine;
 using Ftte.Engine.Training;
 using Ftte.Federation;
+using Ftte.Federation.Compression;
 
 namespace Ftte.Simulation.Execution;
 
@@ -17,6 +18,10 @@ internal sealed class TrainingJob(TaskTicket ticket, float[] baseWeights, Datase
     public float[] BaseWeights { get; } = baseWeights;
     public DatasetView Data { get; } = data;
     public ulong Seed { get; } = seed;
+    /// <summary>The device's update codec: the worker replaces Δ's trained coordinates by what the server decodes. Null: uncompressed.</summary>
+    public UpdateCodec? Codec { get; init; }
+    /// <summary>A copy of the device's error-feedback residual, updated by the encoding; the loop keeps it if the update is delivered.</summary>
+    public ErrorFeedback? Feedback { get; init; }
     /// <summary>Set by the loop when the strategy cancels the task: a worker that has not started skips it.</summary>
     public volatile bool Cancelled;
 
@@ -52,6 +57,9 @@ internal sealed class TaskTrainer : IDisposable
         }
     }
 
+    /// <summary>Sub-stream of a task's seed that its update's encoding draws from.</summary>
+    private const ulong CodecStream = 0xC0DEC;
+
     public int Workers => _threads.Length;
     /// <summary>Wall-clock seconds spent inside engine training, summed over workers.</summary>
     public double TrainingSeconds => Interlocked.Read(ref _trainingTicks) / (double)Stopwatch.Frequency;
@@ -70,6 +78,9 @@ internal sealed class TaskTrainer : IDisposable
             {
                 long start = Stopwatch.GetTimestamp();
                 var local = executor.Run(job.Ticket.Spec, job.BaseWeights, job.Data, job.Seed);
+                // Stochastic rounding draws from the task's own stream: the same update whatever worker encodes it, and when.
+                if (job.Codec is { } codec)
+                    UpdateCompression.RoundTrip(codec, local.Delta, local.Ranges, Rng.ForStream(job.Seed, CodecStream), job.Feedback);
                 long ticks = Stopwatch.GetTimestamp() - start;
                 Interlocked.Add(ref _trainingTicks, ticks);
                 Interlocked.Add(ref _trainingSamples, (long)job.Data.Count * job.Ticket.Spec.Local.Epochs);
