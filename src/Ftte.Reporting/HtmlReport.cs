@@ -59,6 +59,7 @@ public static class HtmlReport
         {
             AppendAccuracyChart(html, comparison);
             AppendBytesChart(html, comparison);
+            if (comparison.Runs.Any(r => r.Points.Any(p => double.IsFinite(p.Epsilon)))) AppendPrivacyChart(html, comparison);
             AppendStaleness(html, comparison);
             AppendParticipation(html, comparison);
         }
@@ -197,6 +198,25 @@ public static class HtmlReport
             YMin = 0,
         });
         AppendFigure(html, "Communication", svg, "Cumulative bytes sent to and received from devices.");
+    }
+
+    private static void AppendPrivacyChart(StringBuilder html, Comparison comparison)
+    {
+        (double divisor, string unit) = TimeUnit(comparison);
+        var series = comparison.Runs.Where(r => r.Points.Any(p => double.IsFinite(p.Epsilon))).Select(r => new LineSeries(r.Strategy,
+            [.. r.Points.Where(p => double.IsFinite(p.Epsilon)).Select(p => new ChartPoint(p.Time / divisor, p.Epsilon))])).ToList();
+        string delta = comparison.Runs.Select(r => r.Summary.PrivacyDelta).FirstOrDefault(d => d is not null) is double d
+            ? d.ToString("0.#e0", System.Globalization.CultureInfo.InvariantCulture) : "δ";
+        string svg = LineChart.Render(series, new LineChartOptions
+        {
+            Title = "Privacy spent over virtual time",
+            XLabel = $"virtual time ({unit})",
+            YLabel = $"ε at δ = {delta}",
+            Width = 760,
+            Height = 360,
+            YMin = 0,
+        });
+        AppendFigure(html, "Privacy", svg, "Client-level differential privacy spent so far (RDP accountant of the sampled Gaussian mechanism, one step per server step).");
     }
 
     private static void AppendStaleness(StringBuilder html, Comparison comparison)

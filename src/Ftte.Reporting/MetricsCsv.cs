@@ -21,8 +21,9 @@ public static class MetricsCsv
         "updates_stale,tasks_failed,bytes_down,bytes_up,devices_contributed,data_share_contributed," +
         "device_busy_s,device_idle_s,staleness_histogram";
 
-    /// <summary>The header line (without its line end).</summary>
-    public static string Header(bool includeWallClock = false) => includeWallClock ? Columns + ",wall_s" : Columns;
+    /// <summary>The header line (without its line end). An <c>epsilon</c> column follows when a run is differentially private.</summary>
+    public static string Header(bool includeWallClock = false, bool includeEpsilon = false) =>
+        Columns + (includeEpsilon ? ",epsilon" : "") + (includeWallClock ? ",wall_s" : "");
 
     /// <summary>Writes the runs of <paramref name="comparison"/> in their order, each run's points in their order.</summary>
     public static void Write(TextWriter writer, Comparison comparison, bool includeWallClock = false)
@@ -37,7 +38,10 @@ public static class MetricsCsv
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(runs);
 
-        writer.Write(Header(includeWallClock));
+        var list = runs as IReadOnlyCollection<RunResult> ?? [.. runs];
+        runs = list;
+        bool epsilon = list.Any(r => r.Points.Any(p => double.IsFinite(p.Epsilon)));
+        writer.Write(Header(includeWallClock, epsilon));
         writer.Write('\n');
         var row = new StringBuilder(256);
         foreach (RunResult run in runs)
@@ -63,6 +67,8 @@ public static class MetricsCsv
                    .Append(Invariant.RoundTrip(p.DeviceBusySeconds)).Append(',')
                    .Append(Invariant.RoundTrip(p.DeviceIdleSeconds)).Append(',');
                 AppendHistogram(row, p.StalenessHistogram);
+                if (epsilon)
+                    row.Append(',').Append(double.IsFinite(p.Epsilon) ? Invariant.RoundTrip(p.Epsilon) : "");
                 if (includeWallClock)
                     row.Append(',').Append(Invariant.RoundTrip(p.WallSeconds));
                 row.Append('\n');

@@ -33,6 +33,8 @@ public sealed record MetricsPoint
     public required long[] StalenessHistogram { get; init; }
     /// <summary>Host wall-clock seconds since the run started.</summary>
     public required double WallSeconds { get; init; }
+    /// <summary>Client-level DP spent up to this point (ε at the run's δ); NaN for a run without DP.</summary>
+    public double Epsilon { get; init; } = double.NaN;
 }
 
 /// <summary>Per device tier: size of the tier and the largest planned training peak of its tasks.</summary>
@@ -78,6 +80,9 @@ public sealed record RunSummary
     public required double OverheadShare { get; init; }
     /// <summary>Free-form notes (e.g. "memory check off").</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
+    /// <summary>Client-level DP spent by the end of the run (ε at <see cref="PrivacyDelta"/>); null without DP.</summary>
+    public double? Epsilon { get; init; }
+    public double? PrivacyDelta { get; init; }
 }
 
 /// <summary>A finished run: its points in time order and its summary.</summary>

@@ -163,6 +163,11 @@ public static class SummaryJson
 
         Number(json, "wallSeconds", s.WallSeconds);
         Number(json, "overheadShare", s.OverheadShare);
+        if (s.Epsilon is double epsilon)
+        {
+            Number(json, "epsilon", epsilon);
+            Number(json, "privacyDelta", s.PrivacyDelta ?? double.NaN);
+        }
 
         json.WriteStartArray("notes");
         foreach (string note in s.Notes)

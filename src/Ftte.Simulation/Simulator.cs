@@ -337,6 +337,11 @@ public sealed class Simulator
                     if (_now - _lastEval >= _o.EvalEverySeconds) Evaluate();
                 }
                 if (_o.MaxVersions is { } maxVersions && _global.Version >= maxVersions) _stop = true;
+                if (!_stop && _strategy.StopReason is { } reason)
+                {
+                    _stop = true;
+                    _notes.Add($"Stopped at t={_now:F0}s: {reason}.");
+                }
             }
             if (!_stop)
             {
@@ -510,6 +515,7 @@ public sealed class Simulator
                 DeviceIdleSeconds = Math.Max(0, online - busy),
                 StalenessHistogram = (long[])_staleness.Clone(),
                 WallSeconds = _wall.Elapsed.TotalSeconds,
+                Epsilon = _strategy.PrivacySpent?.Epsilon ?? double.NaN,
             });
             if (r.Accuracy >= _o.TargetAccuracy && _o.StopAtTarget) _stop = true;
             _progress?.Invoke(new SimulationProgress(_strategy.Name, _now, _o.MaxSeconds, _global.Version, r.Accuracy)
@@ -538,6 +544,7 @@ public sealed class Simulator
             var p = _strategy.Participation;
             var notes = new List<string>(_strategy.Notes);
             notes.AddRange(_notes);
+            if (_strategy.PrivacySpent is { } spent) notes.Add($"Client-level DP: {spent}.");
             if (p.IgnoredMemory) notes.Add($"Memory check off: every device ran tasks needing {ByteSize.Format(p.RequiredBytes)}.");
             else if (p.ExcludedDevices > 0) notes.Add($"{p.ExcludedDevices} device(s) could not fit the {ByteSize.Format(p.RequiredBytes)} training plan and were left out, holding {p.ExcludedDataShare:P1} of the data.");
             double wall = _wall.Elapsed.TotalSeconds;
@@ -571,6 +578,8 @@ public sealed class Simulator
                 WallSeconds = wall,
                 OverheadShare = wall <= 0 ? 0 : Math.Clamp((wall - _waitSeconds - _evalSeconds) / wall, 0, 1),
                 Notes = notes,
+                Epsilon = _strategy.PrivacySpent?.Epsilon,
+                PrivacyDelta = _strategy.PrivacySpent?.Delta,
             };
             return new RunResult(summary, _points);
         }
