@@ -60,12 +60,18 @@ public sealed record DeviceOptions
     public TimeSpan LongPoll { get; init; } = TimeSpan.FromSeconds(20);
     /// <summary>Longest wait between reconnection attempts (exponential backoff with jitter up to this).</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Stop (with that reason) after the server has been unreachable this long; a restart within it is waited out.</summary>
+    public TimeSpan GiveUpAfter { get; init; } = TimeSpan.FromMinutes(10);
     public ulong Seed { get; init; } = 1;
     public Action<string>? Log { get; init; }
+    /// <summary>On-device validation hooks run before an update is sent (<see cref="UpdateChecks"/>, or any delegate); a failing one withholds it.</summary>
+    public IReadOnlyList<UpdateCheck> Checks { get; init; } = UpdateChecks.Defaults;
 }
 
 /// <summary>What a device did over its run.</summary>
-public sealed record DeviceSummary(int DeviceId, int Tasks, int Accepted, int Dropped, int Refused, int Abandoned, int Reconnects, long BytesDown, long BytesUp, string EndReason);
+/// <param name="Withheld">Updates an on-device check did not let through (never sent).</param>
+public sealed record DeviceSummary(int DeviceId, int Tasks, int Accepted, int Dropped, int Refused, int Abandoned, int Reconnects, long BytesDown, long BytesUp, string EndReason,
+    int Withheld = 0);
 
 /// <summary>
 /// A device in a real federation: enrols, long-polls for tasks, fetches the model (the full model on first
@@ -87,6 +93,7 @@ public sealed class DeviceClient : IDisposable
     private string? _cachedFrozen;  // frozen-part hash of _model's weights for the last trainable set
     private string? _cachedTrainable;
     private double? _measuredFlops;
+    private int _withheld;
     private int _tasks, _accepted, _dropped, _refused, _abandoned, _reconnects;
     private long _bytesDown, _bytesUp;
 
@@ -104,6 +111,7 @@ public sealed class DeviceClient : IDisposable
     public async Task<DeviceSummary> RunAsync(ILocalTrainer trainer, CancellationToken ct = default)
     {
         var backoff = TimeSpan.Zero;
+        long? unreachableSince = null;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -113,6 +121,7 @@ public sealed class DeviceClient : IDisposable
                 var reply = await _channel.CallAsync(FederationMethods.GetTask, new V1.GetTaskRequest { WaitSeconds = (int)_o.LongPoll.TotalSeconds },
                     V1.GetTaskReply.Parser, _token, _o.LongPoll + TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
                 backoff = TimeSpan.Zero;
+                unreachableSince = null;
                 if (reply.Wait is { } wait)
                 {
                     if (wait.RunFinished) return Summary(wait.Reason);
@@ -129,6 +138,9 @@ public sealed class DeviceClient : IDisposable
             }
             catch (RpcException e) when (Transient(e.Status))
             {
+                unreachableSince ??= Stopwatch.GetTimestamp();
+                if (Stopwatch.GetElapsedTime(unreachableSince.Value) > _o.GiveUpAfter)
+                    return Summary($"gave up: the server has been unreachable for {_o.GiveUpAfter.TotalMinutes:0.#} min ({e.Message})");
                 _reconnects++;
                 backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _o.MaxBackoff.Ticks));
                 var delay = TimeSpan.FromTicks((long)(backoff.Ticks * (0.5 + 0.5 * _jitter.NextDouble())));
@@ -229,6 +241,16 @@ public sealed class DeviceClient : IDisposable
             await AbandonAsync(a.TaskId, $"the local trainer returned {update.Delta.Length} values for a {model.ParameterCount}-parameter model", ct).ConfigureAwait(false);
             return;
         }
+        var context = new UpdateCheckContext(new TrainingRequest(a.TaskId, a.BaseVersion, model, baseWeights, set, ranges, settings, a.Seed),
+            update, update.ValidationBefore, update.ValidationAfter);
+        foreach (var check in _o.Checks)
+        {
+            if (check(context) is not { } problem) continue;
+            _withheld++;
+            _abandoned--; // counted as withheld, not as a memory refusal
+            await AbandonAsync(a.TaskId, "on-device validation: " + problem, ct).ConfigureAwait(false);
+            return;
+        }
         // Δ travels as a parameter payload of the trainable set (the scratch model holds Δ as its weights).
         update.Delta.CopyTo(_scratch!.Weights);
         var payload = ParameterSerializer.Serialize(_scratch, set);
@@ -314,6 +336,7 @@ public sealed class DeviceClient : IDisposable
             {
                 // Interrupted: wait, then ask the server how much it holds and resume from there.
                 _reconnects++;
+                _log($"Task {a.TaskId}: upload interrupted ({e.Status}: {e.Message}); retry {failures} of 20.");
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 << Math.Min(failures, 6))), ct).ConfigureAwait(false);
                 try
                 {
@@ -354,7 +377,9 @@ public sealed class DeviceClient : IDisposable
 
     private async Task HeartbeatLoopAsync(V1.TaskAssignment a, CancellationTokenSource taskCts)
     {
-        var every = TimeSpan.FromSeconds(Math.Clamp(a.DeadlineSeconds / 3, 1, 15));
+        // Often enough that a device hears within seconds that its task was cancelled or the run ended (the server keeps
+        // answering for server.finishGrace after the end, 10 s by default).
+        var every = TimeSpan.FromSeconds(Math.Clamp(a.DeadlineSeconds / 3, 1, 3));
         while (!taskCts.IsCancellationRequested)
         {
             await Task.Delay(every, taskCts.Token).ConfigureAwait(false);
@@ -381,7 +406,7 @@ public sealed class DeviceClient : IDisposable
     }
 
     private DeviceSummary Summary(string reason) =>
-        new(DeviceId, _tasks, _accepted, _dropped, _refused, _abandoned, _reconnects, _bytesDown, _bytesUp, reason);
+        new(DeviceId, _tasks, _accepted, _dropped, _refused, _abandoned, _reconnects, _bytesDown, _bytesUp, reason, _withheld);
 
     public void Dispose() => _channel.Dispose();
 }

@@ -12,7 +12,10 @@ public sealed record TrainingRequest(long TaskId, int BaseVersion, Model Archite
     TrainableSet TrainableSet, IReadOnlyList<WeightRange> Trainable, LocalTraining Settings, ulong Seed);
 
 /// <summary>A device's result: Δ = trained − base over the whole model (only <see cref="TrainingRequest.Trainable"/> is sent).</summary>
-public sealed record LocalUpdate(float[] Delta, int Samples, double Loss = double.NaN, double Accuracy = double.NaN);
+/// <param name="ValidationBefore">Accuracy of the base weights on the device's validation data, when the trainer measures it (for <see cref="UpdateChecks.MaxAccuracyDrop"/>).</param>
+/// <param name="ValidationAfter">Accuracy of the trained weights on the same data.</param>
+public sealed record LocalUpdate(float[] Delta, int Samples, double Loss = double.NaN, double Accuracy = double.NaN,
+    double? ValidationBefore = null, double? ValidationAfter = null);
 
 /// <summary>
 /// The app's own training loop, for embedding a federation client in any .NET app: any code that takes
@@ -27,10 +30,15 @@ public interface ILocalTrainer
     Task<LocalUpdate> TrainAsync(TrainingRequest request, CancellationToken ct);
 }
 
-/// <summary>The built-in trainer: the engine's exact-memory training of the task's trainable set on local data.</summary>
-public sealed class EngineTrainer<TSource>(TSource data) : ILocalTrainer where TSource : Ftte.Core.ISampleSource
+/// <summary>
+/// The built-in trainer: the engine's exact-memory training of the task's trainable set on local data. With
+/// <paramref name="validation"/> data it also measures accuracy before and after training (for the validation hooks).
+/// </summary>
+public sealed class EngineTrainer<TSource>(TSource data, TSource? validation = default) : ILocalTrainer where TSource : Ftte.Core.ISampleSource
 {
     private TaskExecutor? _executor;
+    private Ftte.Engine.Training.Evaluator? _evaluator;
+    private Model? _evalModel;
 
     public int Samples => data.Count;
 
@@ -43,7 +51,17 @@ public sealed class EngineTrainer<TSource>(TSource data) : ILocalTrainer where T
         return Task.Run(() =>
         {
             var result = _executor.Run(spec, request.Parameters.Span, data, request.Seed);
-            return new LocalUpdate(result.Delta, data.Count, result.Training.MeanLoss, result.Training.Accuracy);
+            double? before = null, after = null;
+            if (validation is { Count: > 0 } v)
+            {
+                _evalModel ??= request.Architecture.Clone();
+                _evaluator ??= new Ftte.Engine.Training.Evaluator(_evalModel);
+                request.Parameters.Span.CopyTo(_evalModel.Weights);
+                before = _evaluator.Evaluate(v).Accuracy;
+                _executor.Model.Weights.CopyTo(_evalModel.Weights);
+                after = _evaluator.Evaluate(v).Accuracy;
+            }
+            return new LocalUpdate(result.Delta, data.Count, result.Training.MeanLoss, result.Training.Accuracy, before, after);
         }, ct);
     }
 }

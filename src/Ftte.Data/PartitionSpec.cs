@@ -67,9 +67,12 @@ public sealed record PartitionSpec(string Dataset, int Device, PartitionOptions 
     }
 
     /// <summary>Loads the dataset and returns this device's training data.</summary>
-    public DatasetView Load(DataOptions? data = null)
+    public DatasetView Load(DataOptions? data = null) => LoadParts(data).Train;
+
+    /// <summary>This device's training data and its held-out validation data (the spec's val share).</summary>
+    public (DatasetView Train, DatasetView Validation) LoadParts(DataOptions? data = null)
     {
-        var splits = DatasetCatalog.Load(Dataset, data);
-        return Partitioner.Split(splits.Train, Options).Train(Device);
+        var partition = Partitioner.Split(DatasetCatalog.Load(Dataset, data).Train, Options);
+        return (partition.Train(Device), partition.Validation(Device));
     }
 }

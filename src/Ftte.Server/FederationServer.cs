@@ -580,7 +580,11 @@ public sealed class FederationServer : IFederationHost, IDisposable
                     delta[j] = x;
                     norm2 += (double)x * x;
                 }
+            long count = 0;
+            foreach (var r in task.Ranges) count += r.Length;
+            double rms = count == 0 ? 0 : Math.Sqrt(norm2 / count);
             if (Math.Sqrt(norm2) > _serve.MaxUpdateNorm) problem = $"update norm {Math.Sqrt(norm2):G4} exceeds the limit {_serve.MaxUpdateNorm:G4}";
+            else if (OutlierScore(rms) is { } z) problem = $"outlier: RMS value {rms:G4} is {z:0.#} robust standard deviations above the median of recent accepted updates (limit {_serve.OutlierZ:0.#})";
             else if (chunk.Samples < 1 || chunk.Samples > device.TrainSamples)
                 problem = $"samples {chunk.Samples} outside 1–{device.TrainSamples} (what the device declared at enrolment)";
             // Loss and accuracy are optional reports (NaN: not given); infinite or out-of-range values are not.
@@ -596,7 +600,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             _strategy.OnTaskFailed(this, new TaskFailure(task.Ticket, FailureReason.InvalidUpdate, Now, problem));
             AfterStrategy(null);
             throw Refuse(problem.StartsWith("malformed", StringComparison.Ordinal) ? "malformed" : problem.StartsWith("non-finite", StringComparison.Ordinal) ? "non-finite"
-                : problem.StartsWith("update norm", StringComparison.Ordinal) ? "norm" : "bad-metadata",
+                : problem.StartsWith("update norm", StringComparison.Ordinal) ? "norm" : problem.StartsWith("outlier", StringComparison.Ordinal) ? "outlier" : "bad-metadata",
                 StatusCode.InvalidArgument, $"Update for task {taskId} refused: {problem}.");
         }
 
@@ -635,6 +639,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
         _store.CompleteTask(taskId, state, null, DateTimeOffset.UtcNow, stepped ? null : accepted);
         if (accepted is not null)
         {
+            RememberNorm(update);
             _accepted++;
             _acceptTimes.Enqueue(now);
         }
@@ -646,6 +651,40 @@ public sealed class FederationServer : IFederationHost, IDisposable
         AfterStrategy(accepted);
         Wake();
         return new V1.SubmitReply { AcknowledgedBytes = task.PayloadBytes, Verdict = Wire.ToWire(verdict), GlobalVersion = _global.Version };
+    }
+
+    private readonly Queue<double> _recentRms = new();
+
+    /// <summary>
+    /// The robust z-score of an update's RMS value against the last 256 accepted ones: (x − median) / (1.4826·MAD), the
+    /// MAD scaled to a normal standard deviation (Hampel's outlier rule). Null when the update passes, the test is off,
+    /// or fewer than 20 updates have been accepted. Only the high side is refused: a tiny update cannot move the model far.
+    /// </summary>
+    private double? OutlierScore(double rms)
+    {
+        if (_serve.OutlierZ <= 0 || _recentRms.Count < 20) return null;
+        var sorted = _recentRms.Order().ToArray();
+        double median = sorted[sorted.Length / 2];
+        var deviations = sorted.Select(x => Math.Abs(x - median)).Order().ToArray();
+        double scale = 1.4826 * deviations[deviations.Length / 2];
+        // A floor for buffers of near-identical updates (MAD ≈ 0): then only values above ~3× the median (at z = 8) are refused.
+        scale = Math.Max(scale, Math.Max(0.25 * median, 1e-12));
+        double z = (rms - median) / scale;
+        return z > _serve.OutlierZ ? z : null;
+    }
+
+    private void RememberNorm(ClientUpdate update)
+    {
+        double sum = 0;
+        long count = 0;
+        foreach (var r in update.Ranges)
+        {
+            count += r.Length;
+            for (int j = r.Offset; j < r.End; j++) sum += (double)update.Delta[j] * update.Delta[j];
+        }
+        if (count == 0) return;
+        _recentRms.Enqueue(Math.Sqrt(sum / count));
+        while (_recentRms.Count > 256) _recentRms.Dequeue();
     }
 
     /// <summary>Liveness, and task progress or abandonment.</summary>

@@ -71,6 +71,9 @@ public sealed record ServeConfig : IValidatableConfig
     [ConfigDoc("An update whose L2 norm exceeds this is refused (absurd norms).")]
     [ConfigRange(0.000001)]
     public double MaxUpdateNorm { get; init; } = 1000;
+    [ConfigDoc("Refuse an update whose RMS value lies more than this many robust standard deviations (1.4826·MAD) above the median of the last 256 accepted updates (after 20); 0 turns the outlier test off.")]
+    [ConfigRange(0)]
+    public double OutlierZ { get; init; } = 8;
     [ConfigDoc("How long a device token is valid; the device re-enrols with the secret after that.")]
     [DurationValue, ConfigRange(1)]
     public double TokenLifetime { get; init; } = 24 * 3600;
@@ -79,7 +82,7 @@ public sealed record ServeConfig : IValidatableConfig
     public int KeepVersions { get; init; } = 20;
     [ConfigDoc("Keep answering for this long after the run ends, so devices learn it ended, then exit.")]
     [DurationValue, ConfigRange(0)]
-    public double FinishGrace { get; init; } = 5;
+    public double FinishGrace { get; init; } = 10;
 
     public void Validate(string path)
     {

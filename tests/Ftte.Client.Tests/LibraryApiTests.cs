@@ -89,6 +89,43 @@ public sealed class LibraryApiTests : IDisposable
         Assert.Equal(0, smallSummary.Tasks);
     }
 
+    [Fact]
+    public async Task AFailingOnDeviceCheck_WithholdsTheUpdate_AndTheServerNeverSeesIt()
+    {
+        await using var host = await StartServer(Config("""{ "kind": "fedbuff", "concurrency": 2, "bufferSize": 2 }""", minDevices: 2, maxVersions: 2));
+        // Device "picky" withholds every update (an app's own rule); device "ok" keeps the run going.
+        var picky = new DeviceClient(Device(host, "picky", 64L << 20) with { Checks = [.. UpdateChecks.Defaults, _ => "app says no"] });
+        var ok = new DeviceClient(Device(host, "ok", 64L << 20));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var pickyRun = picky.RunAsync(new ShrinkTrainer(100), timeout.Token);
+        var okSummary = await ok.RunAsync(new ShrinkTrainer(100), timeout.Token);
+        var pickySummary = await pickyRun;
+
+        Assert.True(pickySummary.Withheld > 0);
+        Assert.Equal(0, pickySummary.Accepted);
+        Assert.Equal(0, pickySummary.BytesUp);
+        Assert.True(okSummary.Accepted >= 4);
+        picky.Dispose();
+        ok.Dispose();
+    }
+
+    [Fact]
+    public void BuiltInChecks_SayWhy()
+    {
+        var request = new TrainingRequest(1, 0, Ftte.Engine.Models.ModelSource.Load("mlp", 1, new Ftte.Engine.Shape([4]), 2), new float[3], null!, [], Federation.LocalTraining.Default, 1);
+        UpdateCheckContext Context(float[] delta, double loss = 1, double? before = null, double? after = null) =>
+            new(request, new LocalUpdate(delta, 10, loss), before, after);
+
+        Assert.Null(UpdateChecks.FiniteDelta(Context([1, 2, 3])));
+        Assert.Contains("NaN", UpdateChecks.FiniteDelta(Context([1, float.NaN, 3])));
+        Assert.Contains("loss", UpdateChecks.FiniteLoss(Context([0], double.PositiveInfinity)));
+        Assert.Null(UpdateChecks.FiniteLoss(Context([0], double.NaN))); // not reported is fine
+        Assert.Contains("exceeds 1", UpdateChecks.MaxNorm(1)(Context([3, 4])));
+        Assert.Null(UpdateChecks.MaxNorm(5)(Context([3, 4])));
+        Assert.Contains("fell from 90.0 % to 80.0 %", UpdateChecks.MaxAccuracyDrop(0.05)(Context([0], 1, 0.9, 0.8)));
+        Assert.Null(UpdateChecks.MaxAccuracyDrop(0.05)(Context([0], 1, 0.9, 0.88)));
+    }
+
     [Theory]
     [InlineData("flops=2e8,down=1e6,up=5e5", 2e8, 1e6, 5e5)]
     [InlineData("up=1000", null, null, 1000.0)]

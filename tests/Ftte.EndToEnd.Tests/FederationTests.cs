@@ -87,7 +87,7 @@ public sealed partial class FederationTests : IDisposable
     {
         var p = FtteProcess.Start($"server:{port}", _dir, "serve", "--port", port.ToString(), "--secret", Secret, "--state", "server.db",
             "--set", "server.minDevices=10", "--set", $"server.targetAccuracy={target.ToString(System.Globalization.CultureInfo.InvariantCulture)}", "--set", "server.evalEvery=2",
-            "--set", "server.finishGrace=3", "--set", "server.taskTimeout=30",
+            "--set", "server.taskTimeout=30",
             "--set", "strategy.concurrency=6", "--set", "strategy.bufferSize=3");
         _processes.Add(p);
         return p;

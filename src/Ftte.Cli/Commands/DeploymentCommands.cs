@@ -115,15 +115,24 @@ internal static class DeploymentCommands
         var ca = new Option<string?>("--ca") { Description = "Certificate (PEM) to trust for an https server with a self-signed certificate (ftte certs dev)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of reconnection jitter.", DefaultValueFactory = _ => 1UL };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final summary." };
+        var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Withhold an update if accuracy on this device's validation share drops by more than this (0.05 = 5 points)." };
+        var maxNorm = new Option<double?>("--max-update-norm") { Description = "Withhold an update whose L2 norm exceeds this." };
         var command = new Command("join", "Join a federation as a device: train on local data with the engine, send updates; until the server ends the run.")
         {
-            server, token, data, memory, name, throttle, flops, tier, ca, seed, quiet,
+            server, token, data, memory, name, throttle, flops, tier, ca, seed, quiet, maxDrop, maxNorm,
         };
         command.SetAction((r, ct) => Cli.RunAsync(async () =>
         {
             var spec = PartitionSpec.Parse(r.GetValue(data)!);
             long memoryBytes = ByteSize.Parse(r.GetValue(memory)!);
-            var local = spec.Load(new DataOptions());
+            var (local, validation) = spec.LoadParts(new DataOptions());
+            var checks = new List<UpdateCheck>(UpdateChecks.Defaults);
+            if (r.GetValue(maxDrop) is { } drop)
+            {
+                if (validation.Count == 0) throw new ArgumentException("--max-accuracy-drop needs validation data: give the data spec a val share, e.g. ,val=0.1.");
+                checks.Add(UpdateChecks.MaxAccuracyDrop(drop));
+            }
+            if (r.GetValue(maxNorm) is { } norm) checks.Add(UpdateChecks.MaxNorm(norm));
             string deviceName = r.GetValue(name) ?? $"{Environment.MachineName}-{spec.Dataset}-{spec.Device}of{spec.Options.Devices}";
             X509Certificate2? trusted = r.GetValue(ca) is { } caPath
                 ? (File.Exists(caPath) ? X509Certificate2.CreateFromPem(File.ReadAllText(caPath)) : throw new FileNotFoundException($"Certificate '{caPath}' does not exist.", caPath))
@@ -140,12 +149,15 @@ internal static class DeploymentCommands
                 Tier = r.GetValue(tier)!,
                 TrustedCertificate = trusted,
                 Seed = r.GetValue(seed),
+                Checks = checks,
                 Log = silent ? null : line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {deviceName}: {line}"),
             });
-            var summary = await client.RunAsync(new EngineTrainer<DatasetView>(local), ct);
+            // Validation accuracy is measured only when a check needs it (it costs two evaluations per task).
+            var trainer = r.GetValue(maxDrop) is null ? new EngineTrainer<DatasetView>(local) : new EngineTrainer<DatasetView>(local, validation);
+            var summary = await client.RunAsync(trainer, ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{deviceName} (device {summary.DeviceId}): {summary.Tasks} task(s), {summary.Accepted} accepted, {summary.Dropped} dropped, {summary.Refused} refused, " +
-                $"{summary.Abandoned} not run (memory), {summary.Reconnects} reconnect(s), {ByteSize.Format(summary.BytesDown)} down, {ByteSize.Format(summary.BytesUp)} up; {summary.EndReason}."));
+                $"{summary.Abandoned} not run (memory), {summary.Withheld} withheld by on-device checks, {summary.Reconnects} reconnect(s), {ByteSize.Format(summary.BytesDown)} down, {ByteSize.Format(summary.BytesUp)} up; {summary.EndReason}."));
         }));
         return command;
     }
