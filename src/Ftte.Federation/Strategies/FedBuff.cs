@@ -41,6 +41,7 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
     protected override int? TargetInFlight => StopReason is null ? Options.Concurrency : 0;
 
     public override PrivacySpent? PrivacySpent => _private?.Spent;
+    public override IReadOnlyList<string> Notes => [.. FtteStrategy.PrivacyNote(_private)];
     public override string? SaveState() => _private?.SaveState();
     public override void RestoreState(string state) => _private?.RestoreState(state);
 

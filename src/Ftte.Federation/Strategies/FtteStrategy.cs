@@ -425,7 +425,14 @@ public sealed class FtteStrategy : Strategy
             Options.StragglerFactor > 0
                 ? $"Straggler pool: {Stragglers} device(s) slower than {Options.StragglerFactor}× the K-th fastest, {Options.StragglerConcurrency ?? Options.Concurrency} in flight."
                 : "One pool of M for all devices (paper behaviour).",
+            .. PrivacyNote(_private),
         ];
+
+    /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>).</summary>
+    internal static IEnumerable<string> PrivacyNote(PrivateStep? dp) =>
+        dp?.UnsampledBound() is { } bound
+            ? [$"DP worst case without the sampling assumption: the most active device took part in {dp.MaxStepsPerDevice:N0} step(s): ε ≤ {bound.Epsilon.ToString("0.###", CultureInfo.InvariantCulture)} at δ = {bound.Delta.ToString("0.#e0", CultureInfo.InvariantCulture)} for it."]
+            : [];
 
     /// <summary>Budget, choice, bytes and participation, for the run log.</summary>
     public string Describe()

@@ -19,6 +19,8 @@ public sealed class PrivateStep
     private readonly IReadOnlyList<WeightRange>? _released;
     private ClientDpAggregator _dp;
     private readonly Queue<(ClientUpdate Update, double Weight)> _held = new();
+    private readonly Dictionary<int, long> _releasedPerDevice = [];
+    private readonly HashSet<int> _inStep = [];
 
     public PrivateStep(int parameters, ClientDpOptions options, NoiseSource noise, IReadOnlyList<WeightRange>? released)
     {
@@ -61,8 +63,29 @@ public sealed class PrivateStep
     public bool Add(ClientUpdate update, double weight)
     {
         if (_dp.HasContributed(update.DeviceId)) _held.Enqueue((update, weight));
-        else _dp.Add(update, weight);
+        else
+        {
+            _dp.Add(update, weight);
+            _inStep.Add(update.DeviceId);
+        }
         return _dp.Count >= _dp.Options.BufferSize;
+    }
+
+    /// <summary>The most steps any one device has contributed to.</summary>
+    public long MaxStepsPerDevice => _releasedPerDevice.Count == 0 ? 0 : _releasedPerDevice.Values.Max();
+
+    /// <summary>
+    /// A bound that does not assume sampling: the device that took part most often, c_max times, is protected at least as
+    /// well as c_max unsampled Gaussian mechanisms (q = 1) compose to. The headline ε assumes q = K/N per step, which a
+    /// buffered server does not draw (fast devices land in far more steps); this figure is the honest worst case beside it.
+    /// </summary>
+    public PrivacySpent? UnsampledBound()
+    {
+        long c = MaxStepsPerDevice;
+        if (c == 0) return null;
+        var accountant = new RdpAccountant(_options.Orders);
+        accountant.Step(1.0, _options.NoiseMultiplier, c);
+        return accountant.Epsilon(_options.Delta, _options.Conversion);
     }
 
     /// <summary>Releases the step onto <paramref name="weights"/>; false (and <see cref="Exhausted"/> set) when the budget refuses it.</summary>
@@ -75,16 +98,23 @@ public sealed class PrivateStep
             Exhausted = $"privacy budget: {check.Reason}";
             _dp.Clear();
             _held.Clear();
+            _inStep.Clear();
             return false;
         }
         Last = _dp.Release(weights, q, serverLearningRate);
+        foreach (int d in _inStep) _releasedPerDevice[d] = _releasedPerDevice.GetValueOrDefault(d) + 1;
+        _inStep.Clear();
         // Held updates (a device's later update) start the next step, one per device.
         int n = _held.Count;
         for (int i = 0; i < n; i++)
         {
             var (u, w) = _held.Dequeue();
             if (_dp.HasContributed(u.DeviceId)) _held.Enqueue((u, w));
-            else _dp.Add(u, w);
+            else
+            {
+                _dp.Add(u, w);
+                _inStep.Add(u.DeviceId);
+            }
         }
         return true;
     }

@@ -127,4 +127,20 @@ public sealed class PrivateStrategyTests
         after.RestoreState(state);
         Assert.Equal(before.PrivacySpent!.Epsilon, after.PrivacySpent!.Epsilon, 12);
     }
+
+    [Fact]
+    public void TheWorstCaseBound_WithoutSampling_IsReportedBesideTheSampledEpsilon()
+    {
+        var host = new FakeHost(devices: 40);
+        var fedbuff = new FedBuff(new FedBuffOptions(Concurrency: 3, BufferSize: 3, Privacy: Dp(z: 1.1, clip: 1)), Local);
+        fedbuff.Start(host);
+        for (int step = 0; step < 3; step++)
+            foreach (var t in host.Active.Values.ToList()) host.Deliver(fedbuff, t, 0.1f);
+        Assert.Equal(3, host.Commits.Count);
+        string note = Assert.Single(fedbuff.Notes, n => n.StartsWith("DP worst case", StringComparison.Ordinal));
+        // q = 3/40 per step is the headline; a device in every step gets no sampling amplification.
+        var sampled = fedbuff.PrivacySpent!.Epsilon;
+        double bound = double.Parse(note.Split("ε ≤ ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(bound > sampled, $"bound {bound} vs sampled {sampled}");
+    }
 }
