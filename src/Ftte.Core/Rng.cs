@@ -86,17 +86,26 @@ public sealed class Rng
     public double NextGaussian()
     {
         if (_hasSpare) { _hasSpare = false; return _spareGaussian; }
+        (double first, _spareGaussian) = PolarPair(NextDouble);
+        _hasSpare = true;
+        return first;
+    }
+
+    /// <summary>
+    /// Two independent standard normal variates from uniforms in [0, 1) (Marsaglia's polar method): shared by this
+    /// generator and by sources of other uniforms (the DP layer's cryptographic noise).
+    /// </summary>
+    public static (double, double) PolarPair(Func<double> uniform)
+    {
         double u, v, s;
         do
         {
-            u = 2.0 * NextDouble() - 1.0;
-            v = 2.0 * NextDouble() - 1.0;
+            u = 2.0 * uniform() - 1.0;
+            v = 2.0 * uniform() - 1.0;
             s = u * u + v * v;
         } while (s >= 1.0 || s == 0.0);
         double f = Math.Sqrt(-2.0 * Math.Log(s) / s);
-        _spareGaussian = v * f;
-        _hasSpare = true;
-        return u * f;
+        return (u * f, v * f);
     }
 
     /// <summary>Gamma(shape, 1) variate (Marsaglia &amp; Tsang 2000; shape &lt; 1 by the boost Gamma(a+1)·U^(1/a)).</summary>

@@ -39,17 +39,9 @@ public abstract class NoiseSource
         public override double NextGaussian()
         {
             if (_hasSpare) { _hasSpare = false; return _spare; }
-            double u, v, s;
-            do
-            {
-                u = 2.0 * NextDouble() - 1.0;
-                v = 2.0 * NextDouble() - 1.0;
-                s = u * u + v * v;
-            } while (s >= 1.0 || s == 0.0);
-            double f = Math.Sqrt(-2.0 * Math.Log(s) / s);
-            _spare = v * f;
+            (double first, _spare) = Rng.PolarPair(NextDouble);
             _hasSpare = true;
-            return u * f;
+            return first;
         }
 
         private double NextDouble()
