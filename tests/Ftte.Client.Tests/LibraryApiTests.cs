@@ -62,7 +62,9 @@ public sealed class LibraryApiTests : IDisposable
 
         Assert.All(summaries, s => Assert.Contains("reached version 3", s.EndReason));
         Assert.True(summaries.Sum(s => s.Accepted) >= 6, $"accepted {summaries.Sum(s => s.Accepted)}");
-        Assert.All(trainers, t => Assert.True(t.Calls > 0));
+        // Every accepted update came from an app trainer (which device trains more is a race: a device that enrolled
+        // first waits a second before polling again, and FedBuff happily takes several updates from the other).
+        Assert.True(trainers.Sum(t => t.Calls) >= summaries.Sum(s => s.Accepted));
         var status = host.Server.Status();
         Assert.Equal(3, status.Version);
         Assert.True(status.Finished);
