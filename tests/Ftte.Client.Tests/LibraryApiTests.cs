@@ -13,19 +13,20 @@ public sealed class LibraryApiTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("ftte-client-").FullName;
 
     /// <summary>"Any code": a hand-written step that moves every trainable weight a little towards zero.</summary>
-    private sealed class ShrinkTrainer(int samples) : ILocalTrainer
+    private sealed class ShrinkTrainer(int samples, int delayMs = 0) : ILocalTrainer
     {
         public int Calls;
         public int Samples => samples;
 
-        public Task<LocalUpdate> TrainAsync(TrainingRequest request, CancellationToken ct)
+        public async Task<LocalUpdate> TrainAsync(TrainingRequest request, CancellationToken ct)
         {
             Interlocked.Increment(ref Calls);
+            if (delayMs > 0) await Task.Delay(delayMs, ct);
             var delta = new float[request.Parameters.Length];
             var w = request.Parameters.Span;
             foreach (var r in request.Trainable)
                 for (int j = r.Offset; j < r.End; j++) delta[j] = -0.01f * w[j];
-            return Task.FromResult(new LocalUpdate(delta, samples)); // no loss reported: optional
+            return new LocalUpdate(delta, samples); // no loss reported: optional
         }
     }
 
@@ -100,7 +101,8 @@ public sealed class LibraryApiTests : IDisposable
         var ok = new DeviceClient(Device(host, "ok", 64L << 20));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var pickyRun = picky.RunAsync(new ShrinkTrainer(100), timeout.Token);
-        var okSummary = await ok.RunAsync(new ShrinkTrainer(100), timeout.Token);
+        // "ok" trains slowly enough that "picky" (which may poll a second later) certainly gets tasks before the run ends.
+        var okSummary = await ok.RunAsync(new ShrinkTrainer(100, delayMs: 1500), timeout.Token);
         var pickySummary = await pickyRun;
 
         Assert.True(pickySummary.Withheld > 0);
