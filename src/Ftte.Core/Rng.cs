@@ -83,10 +83,13 @@ public sealed class Rng
     public float Uniform(float lo, float hi) => lo + (hi - lo) * NextSingle();
 
     /// <summary>Standard normal variate (Marsaglia polar method; the spare is kept for the next call).</summary>
+    private Func<double>? _uniform;
+
     public double NextGaussian()
     {
         if (_hasSpare) { _hasSpare = false; return _spareGaussian; }
-        (double first, _spareGaussian) = PolarPair(NextDouble);
+        // The delegate is made once per generator: a method group converted per call would allocate on every draw.
+        (double first, _spareGaussian) = PolarPair(_uniform ??= NextDouble);
         _hasSpare = true;
         return first;
     }

@@ -34,12 +34,13 @@ public abstract class NoiseSource
         private readonly byte[] _buffer = new byte[4096];
         private int _position = 4096;
         private double _spare;
+        private Func<double>? _uniform;
         private bool _hasSpare;
 
         public override double NextGaussian()
         {
             if (_hasSpare) { _hasSpare = false; return _spare; }
-            (double first, _spare) = Rng.PolarPair(NextDouble);
+            (double first, _spare) = Rng.PolarPair(_uniform ??= NextDouble);
             _hasSpare = true;
             return first;
         }
