@@ -163,60 +163,43 @@ public static class HtmlReport
 
     private static void AppendAccuracyChart(StringBuilder html, Comparison comparison)
     {
-        (double divisor, string unit) = TimeUnit(comparison);
         double[] targets = [.. comparison.Runs.Select(r => r.Summary.TargetAccuracy).Where(double.IsFinite).Distinct()];
-        var series = comparison.Runs.Select(r => new LineSeries(r.Strategy,
-            [.. r.Points.Select(p => new ChartPoint(p.Time / divisor, p.TestAccuracy))])).ToList();
-        string svg = LineChart.Render(series, new LineChartOptions
-        {
-            Title = "Test accuracy over virtual time",
-            XLabel = $"virtual time ({unit})",
-            YLabel = "test accuracy",
-            Width = 760,
-            Height = 400,
-            YMin = 0,
-            TargetY = targets.Length == 1 ? targets[0] : null,
-            TargetLabel = targets.Length == 1 ? "target " + Invariant.Percent(targets[0], 1) : "target",
-        });
+        string svg = OverTime(comparison, p => p.TestAccuracy, "Test accuracy over virtual time", "test accuracy", 400,
+            targets.Length == 1 ? targets[0] : null, targets.Length == 1 ? "target " + Invariant.Percent(targets[0], 1) : "target");
         AppendFigure(html, "Accuracy", svg, "Accuracy on the test split at each evaluation; the dashed line is the target.");
     }
 
     private static void AppendBytesChart(StringBuilder html, Comparison comparison)
     {
-        (double timeDivisor, string timeUnit) = TimeUnit(comparison);
         long maxBytes = comparison.Runs.SelectMany(r => r.Points).Select(p => p.BytesDown + p.BytesUp).DefaultIfEmpty(0).Max();
         (double divisor, string unit) = ByteUnit(maxBytes);
-        var series = comparison.Runs.Select(r => new LineSeries(r.Strategy,
-            [.. r.Points.Select(p => new ChartPoint(p.Time / timeDivisor, (p.BytesDown + p.BytesUp) / divisor))])).ToList();
-        string svg = LineChart.Render(series, new LineChartOptions
-        {
-            Title = "Communication over virtual time",
-            XLabel = $"virtual time ({timeUnit})",
-            YLabel = $"bytes down + up ({unit})",
-            Width = 760,
-            Height = 400,
-            YMin = 0,
-        });
+        string svg = OverTime(comparison, p => (p.BytesDown + p.BytesUp) / divisor, "Communication over virtual time", $"bytes down + up ({unit})", 400);
         AppendFigure(html, "Communication", svg, "Cumulative bytes sent to and received from devices.");
     }
 
     private static void AppendPrivacyChart(StringBuilder html, Comparison comparison)
     {
-        (double divisor, string unit) = TimeUnit(comparison);
-        var series = comparison.Runs.Where(r => r.Points.Any(p => double.IsFinite(p.Epsilon))).Select(r => new LineSeries(r.Strategy,
-            [.. r.Points.Where(p => double.IsFinite(p.Epsilon)).Select(p => new ChartPoint(p.Time / divisor, p.Epsilon))])).ToList();
         string delta = comparison.Runs.Select(r => r.Summary.PrivacyDelta).FirstOrDefault(d => d is not null) is double d
             ? d.ToString("0.#e0", System.Globalization.CultureInfo.InvariantCulture) : "δ";
-        string svg = LineChart.Render(series, new LineChartOptions
-        {
-            Title = "Privacy spent over virtual time",
-            XLabel = $"virtual time ({unit})",
-            YLabel = $"ε at δ = {delta}",
-            Width = 760,
-            Height = 360,
-            YMin = 0,
-        });
+        // Only private runs, only their accounted points.
+        string svg = OverTime(comparison, p => p.Epsilon, "Privacy spent over virtual time", $"ε at δ = {delta}", 360);
         AppendFigure(html, "Privacy", svg, "Client-level differential privacy spent so far (RDP accountant of the sampled Gaussian mechanism, one step per server step).");
+    }
+
+    /// <summary>One line per run of <paramref name="y"/> against virtual time; points where y is not finite (and runs with none) are left out.</summary>
+    private static string OverTime(Comparison comparison, Func<MetricsPoint, double> y, string title, string yLabel, int height,
+        double? targetY = null, string? targetLabel = null)
+    {
+        (double divisor, string unit) = TimeUnit(comparison);
+        var series = comparison.Runs
+            .Select(r => new LineSeries(r.Strategy, [.. r.Points.Where(p => double.IsFinite(y(p))).Select(p => new ChartPoint(p.Time / divisor, y(p)))]))
+            .Where(s => s.Points.Count > 0).ToList();
+        var options = new LineChartOptions
+        {
+            Title = title, XLabel = $"virtual time ({unit})", YLabel = yLabel, Width = 760, Height = height, YMin = 0,
+            TargetY = targetY, TargetLabel = targetLabel ?? "target",
+        };
+        return LineChart.Render(series, options);
     }
 
     private static void AppendStaleness(StringBuilder html, Comparison comparison)
