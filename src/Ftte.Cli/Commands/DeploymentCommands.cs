@@ -79,11 +79,13 @@ internal static class DeploymentCommands
             string address = host.ListeningAddresses().FirstOrDefault() ?? $"http://{r.GetValue(bind)}:{r.GetValue(port)}";
             var c = server.Config;
             Log($"Serving run {server.RunId}: {server.Strategy.Name}, {c.Model} on {c.Dataset}, at {address} (state: {Path.GetFullPath(statePath)}).");
-            Log($"Training starts when {c.Server.MinDevices} device(s) have enrolled; the run ends at {c.Server.TargetAccuracy:P0} test accuracy" +
+            if (server.Finished)
+                Log($"The run in '{statePath}' has already finished; to train again, start a new run with another --state file (or delete this one).");
+            else Log($"Training starts when {c.Server.MinDevices} device(s) have enrolled; the run ends at {c.Server.TargetAccuracy:P0} test accuracy" +
                 (c.Server.StopAtTarget ? "" : " (measured; stopAtTarget is off)") + ".");
             if (secretText is not null && fresh)
                 Log($"Enrolment secret: {secretText}");
-            Log($"Join with: ftte join --server {address} --token <secret> --data {c.Dataset}:device=0/{Math.Max(c.Server.MinDevices, 2)},dirichlet=0.5 --memory 2MiB");
+            if (!server.Finished) Log($"Join with: ftte join --server {address} --token <secret> --data {c.Dataset}:device=0/{Math.Max(c.Server.MinDevices, 2)},dirichlet=0.5 --memory 2MiB");
             try
             {
                 await server.Completion.WaitAsync(ct);
