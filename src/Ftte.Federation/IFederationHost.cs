@@ -27,4 +27,9 @@ public interface IFederationHost
     void WaitForDevices();
     /// <summary>The strategy changed <see cref="GlobalModel.Weights"/>: advance the version, record, maybe evaluate.</summary>
     void Commit(int updatesMerged);
+    /// <summary>
+    /// Bytes a strategy's own protocol exchanged with a device outside its task's download and upload (secure
+    /// aggregation's keys, shares and unmasking). The simulator counts them; a real server counts its bytes itself.
+    /// </summary>
+    void AddTraffic(int deviceId, long bytesDown, long bytesUp) { }
 }

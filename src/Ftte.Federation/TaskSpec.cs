@@ -27,8 +27,19 @@ public sealed record LocalTraining(int Epochs, int BatchSize, OptimizerOptions O
     public override string ToString() => $"{Epochs} epoch(s), batch {BatchSize}, {Optimizer.Name} lr {Optimizer.LearningRate}";
 }
 
+/// <summary>
+/// The upload of a task under secure aggregation: the trained coordinates as masked ring elements of
+/// <paramref name="WordBytes"/> bytes each (the values' own codec no longer applies: masks fill the whole ring).
+/// </summary>
+public sealed record MaskedUpload(int WordBytes)
+{
+    /// <summary>Round id, client id, count (16 bytes) and one word per trained coordinate.</summary>
+    public long Bytes(int trainedCount) => 16 + (long)WordBytes * trainedCount;
+}
+
 /// <summary>What a strategy asks one device to do: train this subset with these settings and send back Δ.</summary>
-public sealed record TaskSpec(TrainableSet Trainable, LocalTraining Local, Broadcast Broadcast = Broadcast.FullModel)
+/// <param name="Masked">Secure aggregation: Δ travels masked (see <see cref="MaskedUpload"/>); null: in the clear.</param>
+public sealed record TaskSpec(TrainableSet Trainable, LocalTraining Local, Broadcast Broadcast = Broadcast.FullModel, MaskedUpload? Masked = null)
 {
     /// <summary>Stable text of the trainable set: the key for plan, payload and cache lookups.</summary>
     public string TrainableKey { get; } = Trainable.ToString();

@@ -234,7 +234,18 @@ public sealed class Simulator
             int samples = _sim._infos[deviceId].TrainSamples;
             double flops = (double)cost.Plan.TrainingFlopsPerSample * samples * spec.Local.Epochs;
             var codec = _codecs?[deviceId];
-            long up = cost.UploadWith(codec);
+            long up;
+            if (spec.Masked is { } masked)
+            {
+                // Secure aggregation: masks fill the ring, so what travels is one masked word per trained value.
+                if (codec is not null && codec.Name != "float32")
+                    throw new InvalidOperationException(
+                        $"{_strategy.Name} masks its updates (secureAggregation), but compression gives device {deviceId} the codec '{codec.Name}': " +
+                        "masked words cannot be compressed. Map this strategy to float32 under compression.strategies, and quantise with secureAggregation.valueBits.");
+                codec = null;
+                up = masked.Bytes(cost.TrainedCount);
+            }
+            else up = cost.UploadWith(codec);
             var times = TaskTimes.For(device, down, flops, up);
             var task = new ActiveTask { Ticket = ticket, Times = times, BytesDown = down, BytesUp = up, FirstContactBytes = firstContact };
             _active[ticket.TaskId] = task;
@@ -281,6 +292,13 @@ public sealed class Simulator
             CountPartialDownload(task);
             EndTask(task);
             _failed++;
+        }
+
+        public void AddTraffic(int deviceId, long bytesDown, long bytesUp)
+        {
+            if (bytesDown < 0 || bytesUp < 0) throw new ArgumentOutOfRangeException(nameof(bytesDown), "Traffic is counted in non-negative bytes.");
+            _bytesDown += bytesDown;
+            _bytesUp += bytesUp;
         }
 
         public void SetTimer(double delaySeconds, int tag)

@@ -22,8 +22,13 @@ public sealed record PrivacyConfig
     [ConfigRange(0.01, 0.99)]
     public double? AdaptiveQuantile { get; init; }
 
+    [ConfigDoc("Where the noise is added: central (the server noises the sum) or distributed (each device adds its share N(0, z²C²/K); meaningful with secureAggregation).")]
+    [AllowedValues("central", "distributed")]
+    public string Noise { get; init; } = "central";
+
     public ClientDpOptions ToOptions(int bufferSize) => new()
     {
+        Placement = Noise == "distributed" ? DpNoisePlacement.Distributed : DpNoisePlacement.Central,
         NoiseMultiplier = NoiseMultiplier,
         ClipNorm = ClipNorm,
         BufferSize = bufferSize,

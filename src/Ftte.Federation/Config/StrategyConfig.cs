@@ -82,6 +82,9 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("fedbuff, ftte: client-level differential privacy at every server step (clip, Gaussian noise, RDP accounting); absent: none.")]
     public PrivacyConfig? Privacy { get; init; }
 
+    [ConfigDoc("ftte: secure aggregation (SecAgg+): each server step is the unmasked sum of a group of devices; the server never sees one update. Absent: updates in the clear.")]
+    public SecureAggregationConfig? SecureAggregation { get; init; }
+
     /// <summary>Default size of ftte's proxy set when <see cref="ProxySamples"/> is absent.</summary>
     public const int DefaultProxySamples = 512;
 
@@ -101,7 +104,7 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness", "privacy"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
                                "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack",
-                               "privacy"],
+                               "privacy", "secureAggregation"],
     };
 
     public void Validate(string path)
@@ -127,6 +130,7 @@ public sealed record StrategyConfig : IValidatableConfig
         if (NestedBudgets is not null) set.Add("nestedBudgets");
         if (ContributionSlack is not null) set.Add("contributionSlack");
         if (Privacy is not null) set.Add("privacy");
+        if (SecureAggregation is not null) set.Add("secureAggregation");
         var allowed = KeysOf[Kind];
         foreach (string key in set)
             if (!allowed.Contains(key))
@@ -138,6 +142,29 @@ public sealed record StrategyConfig : IValidatableConfig
                 throw new ConfigException(ConfigPath.Child(path, "weighting"), "with privacy, use \"age\" or \"none\": the variance weight depends on the other updates in a step, so the step's sensitivity would no longer be the clip norm.");
             if (NestedBudgets is { Count: > 0 })
                 throw new ConfigException(ConfigPath.Child(path, "nestedBudgets"), "nested budgets cannot be combined with privacy yet; remove one of them.");
+        }
+        if (Privacy is { Noise: "distributed" } && SecureAggregation is null)
+            throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "privacy"), "noise"),
+                "distributed noise needs secureAggregation (without it the server sees each device's noised update); add a secureAggregation block or use \"central\".");
+        if (SecureAggregation is { } secure)
+        {
+            var at = ConfigPath.Child(path, "secureAggregation");
+            if (secure.RingBits is not (16 or 32))
+                throw new ConfigException(ConfigPath.Child(at, "ringBits"), $"{secure.RingBits} is not a ring this protocol uses; use 16 or 32.");
+            if (secure.ValueBits is { } bits && bits >= secure.RingBits)
+                throw new ConfigException(ConfigPath.Child(at, "valueBits"), $"{bits}-bit values leave no room for a sum in a {secure.RingBits}-bit ring; use fewer value bits or ringBits 32.");
+            if (secure.RingBits == 16 && secure.ValueBits is null)
+                throw new ConfigException(ConfigPath.Child(at, "valueBits"), "a 16-bit ring needs quantised values (e.g. valueBits 8) so that a group's sum fits.");
+            if (secure.ValueBits is not null && secure.ValueRange is null && Privacy is null)
+                throw new ConfigException(ConfigPath.Child(at, "valueRange"), "quantised values without privacy need valueRange (the clamp c; the step is c/(2^(b−1) − 1)); with privacy it follows from the clip norm.");
+            if (secure.GroupSize is { } g && g < (BufferSize ?? 10))
+                throw new ConfigException(ConfigPath.Child(at, "groupSize"), $"a group of {g} cannot hold the bufferSize = {BufferSize ?? 10} updates a step needs.");
+            if (Weighting == "age-and-variance")
+                throw new ConfigException(ConfigPath.Child(path, "weighting"), "with secureAggregation, use \"age\" or \"none\": the server sees only a group's sum, so it cannot weigh single updates by their variance.");
+            if (NestedBudgets is { Count: > 0 })
+                throw new ConfigException(ConfigPath.Child(path, "nestedBudgets"), "nested budgets cannot be combined with secureAggregation yet; remove one of them.");
+            if (Privacy?.AdaptiveQuantile is not null)
+                throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "privacy"), "adaptiveQuantile"), "adaptive clipping counts clipped updates one by one, which secure aggregation hides; use a fixed clipNorm.");
         }
         if (Budget is not null)
         {
@@ -180,15 +207,15 @@ public sealed record StrategyConfig : IValidatableConfig
             StrategyKind.Ftte => new FtteStrategy(new FtteOptions(
                 Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, MaxStaleness,
                 Budget is null ? null : MemoryBudget.Parse(Budget),
-                // Under privacy the default weighting is age only (the variance weight is not allowed there).
-                Weighting switch { "none" => FtteWeighting.None, "age" => FtteWeighting.Age, _ => Privacy is null ? FtteWeighting.AgeAndVariance : FtteWeighting.Age },
+                // Under privacy or secure aggregation the default weighting is age only (the variance weight is not allowed there).
+                Weighting switch { "none" => FtteWeighting.None, "age" => FtteWeighting.Age, _ => Privacy is null && SecureAggregation is null ? FtteWeighting.AgeAndVariance : FtteWeighting.Age },
                 Trainable,
                 Selection switch { "last-k" => SelectionMethod.LastK, "bias" => SelectionMethod.BiasOnly, "random" => SelectionMethod.Random, _ => SelectionMethod.Search },
                 Staleness: staleness, IgnoreMemory: ignoreMemory, Seed: seed,
                 StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency,
                 NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList(),
                 Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null,
-                Privacy: Privacy?.ToOptions(BufferSize ?? 10)), local, proxy, noise),
+                Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions()), local, proxy, noise),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

@@ -5,6 +5,7 @@ using Ftte.Engine;
 using Ftte.Engine.Planning;
 using Ftte.Federation.Aggregation;
 using Ftte.Federation.Privacy;
+using Ftte.Federation.Privacy.SecAgg;
 using Ftte.Federation.Selection;
 
 namespace Ftte.Federation.Strategies;
@@ -31,12 +32,14 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// whose plan fits its memory, each set containing the smaller ones; null or empty: one subset w* for all.</param>
 /// <param name="Privacy">Client-level DP at each server step (central mode); needs weighting none or age (the variance weight
 /// depends on the other updates, so it would break the step's sensitivity C) and no nested subsets; null: none.</param>
+/// <param name="SecureAggregation">Steps from SecAgg+ groups (<see cref="SecureGroups"/>): the server sees only sums, so weighting
+/// none or age (applied by the device) and no nested subsets; null: updates in the clear.</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
     StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1,
     double StragglerFactor = 4.0, int? StragglerConcurrency = null, IReadOnlyList<MemoryBudget>? NestedBudgets = null,
-    ClientDpOptions? Privacy = null);
+    ClientDpOptions? Privacy = null, SecureAggregationOptions? SecureAggregation = null);
 
 /// <summary>Per-update factors of one server step: age a_i, variance v_i, and the effective share a_i·v_i/Σv.</summary>
 public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dispersion)
@@ -93,6 +96,7 @@ public sealed class FtteStrategy : Strategy
     private readonly ISampleSource? _proxy;
     private readonly NoiseSource? _noise;
     private PrivateStep? _private;
+    private SecureGroups? _secure;
     private readonly List<ClientUpdate> _buffer = [];
     private readonly DeviceSampler _sampler;
     private DeltaAccumulator _accumulator = null!;
@@ -156,6 +160,10 @@ public sealed class FtteStrategy : Strategy
             throw new ArgumentException("FTTE with differential privacy needs weighting 'age' or 'none': the variance weight depends on the other updates in the buffer, so a step's sensitivity would no longer be C.", nameof(o));
         if (o.Privacy is not null && o.NestedBudgets is { Count: > 0 })
             throw new ArgumentException("FTTE with differential privacy does not support nested budgets yet (each coordinate would need its own fixed denominator).", nameof(o));
+        if (o.SecureAggregation is not null && o.Weighting == FtteWeighting.AgeAndVariance)
+            throw new ArgumentException("FTTE with secure aggregation needs weighting 'age' or 'none': the server only sees a group's sum, so it cannot measure each update's variance (see SemiAsyncSecAgg).", nameof(o));
+        if (o.SecureAggregation is not null && o.NestedBudgets is { Count: > 0 })
+            throw new ArgumentException("FTTE with secure aggregation does not support nested budgets yet (a group's members must mask vectors of one length).", nameof(o));
         if (!(o.ServerLearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE serverLearningRate must be ≥ 0; got {o.ServerLearningRate}.");
         return o;
     }
@@ -182,7 +190,7 @@ public sealed class FtteStrategy : Strategy
             set = Selection.Trainable;
             if (Selection.Batch != Local.BatchSize) Local = Local with { BatchSize = Selection.Batch };
         }
-        Spec = new TaskSpec(set, Local, Broadcast.TrainableOnly);
+        Spec = new TaskSpec(set, Local, Broadcast.TrainableOnly, Options.SecureAggregation is { } secure ? new MaskedUpload(secure.RingBits / 8) : null);
         Plan = Selection?.Plan ?? MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
         _levels = [(Spec, Plan.PeakBytes)];
         if (Options.NestedBudgets is { Count: > 0 } nested && Contributions is not null)
@@ -207,8 +215,22 @@ public sealed class FtteStrategy : Strategy
         if (Options.Privacy is { } dp)
         {
             PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
-            _private = new PrivateStep(model.ParameterCount, dp with { BufferSize = Options.BufferSize },
+            // With secure aggregation a step is a group of up to G: q = G/N and the mean's divisor G; the devices' noise
+            // shares are sized for the K contributions a group needs at least.
+            var stepOptions = Options.SecureAggregation is { } sa
+                ? dp with { BufferSize = SecureGroups.SizeFor(sa, Options.BufferSize), MinContributors = dp.MinContributors ?? Options.BufferSize }
+                : dp with { BufferSize = Options.BufferSize };
+            _private = new PrivateStep(model.ParameterCount, stepOptions,
                 _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model));
+        }
+        if (Options.SecureAggregation is { } secureOptions)
+        {
+            _secure = new SecureGroups(secureOptions, Options.BufferSize, set.Ranges(model),
+                Options.Weighting == FtteWeighting.None ? null : Staleness, _private, Rng.Mix(Options.Seed, 0x5A5A), Release)
+            {
+                ServerLearningRate = Options.ServerLearningRate,
+                EligibleDevices = () => Participation.EligibleDevices,
+            };
         }
         _accumulator = new DeltaAccumulator(model.ParameterCount);
         _meanSum = new double[model.ParameterCount];
@@ -272,7 +294,17 @@ public sealed class FtteStrategy : Strategy
     public override void OnTaskFailed(IFederationHost host, TaskFailure failure)
     {
         Release(failure.Task.TaskId);
+        _secure?.Failed(host, failure.Task.TaskId);
         FillTo(host);
+    }
+
+    public override void OnTimer(IFederationHost host, int tag)
+    {
+        if (_secure?.OnTimer(host, tag) == true)
+        {
+            StopReason ??= _secure.Exhausted;
+            FillTo(host);
+        }
     }
 
     private void Release(long taskId)
@@ -290,7 +322,21 @@ public sealed class FtteStrategy : Strategy
         if (StopReason is not null) return UpdateVerdict.DroppedLate;
         UpdateVerdict verdict;
         if (Options.MaxStaleness is { } cap && update.Staleness > cap)
+        {
+            _secure?.Failed(host, update.Task.TaskId);
             verdict = UpdateVerdict.DroppedStale;
+        }
+        else if (_secure is not null)
+        {
+            if (!IsValid(host, update))
+            {
+                Rejected++;
+                _secure.Failed(host, update.Task.TaskId);
+                verdict = UpdateVerdict.Rejected;
+            }
+            else verdict = _secure.Deliver(host, update) == SecureVerdict.Accepted ? UpdateVerdict.Accepted : UpdateVerdict.DroppedLate;
+            StopReason ??= _secure.Exhausted;
+        }
         else if (_private is not null && IsValid(host, update))
         {
             // DP step (DP-FedAvg with FTTE's age weight ≤ 1): x ← x + η_g·(Σ a_i·clip(Δ_i) + N(0, z²C²))/K.
@@ -404,14 +450,21 @@ public sealed class FtteStrategy : Strategy
     }
 
     /// <summary>Tops up the fast pool to M and the straggler pool to its own concurrency.</summary>
+    /// <remarks>With secure aggregation each pool forms its own groups (lane 0 fast, 1 stragglers), a device at most once per group.</remarks>
     private void FillTo(IFederationHost host)
     {
         if (StopReason is not null) return;
-        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && !_straggler[d], d => _specOf[d], Options.Concurrency, _fastTasks.Count))
+        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && !_straggler[d] && (_secure?.CanJoin(d, 0) ?? true), d => _specOf[d], Options.Concurrency, _fastTasks.Count))
+        {
             _fastTasks.Add(t.TaskId);
+            _secure?.Assign(host, t, 0);
+        }
         if (Options.StragglerFactor == 0) return;
-        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && _straggler[d], d => _specOf[d], Options.StragglerConcurrency ?? Options.Concurrency, _slowTasks.Count))
+        foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && _straggler[d] && (_secure?.CanJoin(d, 1) ?? true), d => _specOf[d], Options.StragglerConcurrency ?? Options.Concurrency, _slowTasks.Count))
+        {
             _slowTasks.Add(t.TaskId);
+            _secure?.Assign(host, t, 1);
+        }
     }
 
     public override IReadOnlyList<string> Notes =>
@@ -426,6 +479,7 @@ public sealed class FtteStrategy : Strategy
                 ? $"Straggler pool: {Stragglers} device(s) slower than {Options.StragglerFactor}× the K-th fastest, {Options.StragglerConcurrency ?? Options.Concurrency} in flight."
                 : "One pool of M for all devices (paper behaviour).",
             .. PrivacyNote(_private),
+            .. (_secure is null ? [] : new[] { _secure.Describe() }),
         ];
 
     /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>).</summary>

@@ -136,6 +136,17 @@ public static class SimulationPresets
                 ftte,
                 ftte with { Name = q8 },
                 ftte with { Name = dp, Privacy = new PrivacyConfig { NoiseMultiplier = 0.77, ClipNorm = 1.0, MaxEpsilon = 8, AdaptiveQuantile = 0.5 } },
+                // Secure aggregation: groups of G = 16 (K = 10, 10% expected dropouts), values in fixed point mod 2^32.
+                ftte with { Name = "FTTE + SecAgg", SecureAggregation = new SecureAggregationConfig() },
+                // SecAgg + distributed DP + 8-bit values in a 2^16 ring. A step is a group of up to G = 16, so q = 16/500 and
+                // z = 0.95 is `ftte privacy epsilon --q 0.032 --steps 1000 --delta 1e-5 --sigma-for-epsilon 8`; C is fixed
+                // (adaptive clipping needs per-device bits the masks hide) at the median norm DP+q8's adaptive clip settled at.
+                ftte with
+                {
+                    Name = "FTTE + SecAgg + DP(ε≤8) + 8-bit",
+                    Privacy = new PrivacyConfig { NoiseMultiplier = 0.95, ClipNorm = 1.0, MaxEpsilon = 8, Noise = "distributed" },
+                    SecureAggregation = new SecureAggregationConfig { RingBits = 16, ValueBits = 8 },
+                },
             ],
             Reference = "FTTE",
             Compression = new CompressionConfig { Codec = "float32", Strategies = new Dictionary<string, string> { [q8] = "q8", [dp] = "q8" } },

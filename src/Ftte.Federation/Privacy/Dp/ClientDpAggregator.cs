@@ -238,10 +238,14 @@ public sealed class ClientDpAggregator
         _contributors.Add(deviceId);
     }
 
-    /// <summary>Distributed mode with secure aggregation: the unmasked sum of <paramref name="contributors"/>' clipped and noised updates (and of their noised bᵢ − ½).</summary>
+    /// <summary>
+    /// With secure aggregation: the unmasked sum of <paramref name="contributors"/>' updates, clipped to C by the devices —
+    /// and noised by them in distributed mode (with their noised bᵢ − ½); in central mode the release adds the noise.
+    /// </summary>
     public void AddSecureSum(ReadOnlySpan<float> sum, IReadOnlyCollection<int> contributors, double noisedCenteredBitSum = 0)
     {
-        RequireDistributed();
+        if (Options.Placement == DpNoisePlacement.Central && _adaptive is not null)
+            throw new InvalidOperationException("Central adaptive clipping counts clipped updates one by one, which a secure sum hides; use a fixed clip norm.");
         ArgumentNullException.ThrowIfNull(contributors);
         if (sum.Length != _sum.Length) throw new ArgumentException($"The secure sum has {sum.Length} values; the model has {_sum.Length}.", nameof(sum));
         foreach (int id in contributors)

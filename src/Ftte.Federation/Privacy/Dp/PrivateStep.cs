@@ -71,6 +71,16 @@ public sealed class PrivateStep
         return _dp.Count >= _dp.Options.BufferSize;
     }
 
+    /// <summary>
+    /// Secure aggregation: the unmasked sum of <paramref name="devices"/>' clipped (and, in distributed mode, noised)
+    /// updates makes the step, each device once (the group guarantees it).
+    /// </summary>
+    public void AddSecureSum(ReadOnlySpan<float> sum, IReadOnlyCollection<int> devices)
+    {
+        _dp.AddSecureSum(sum, devices);
+        _inStep.UnionWith(devices);
+    }
+
     /// <summary>The most steps any one device has contributed to.</summary>
     public long MaxStepsPerDevice => _releasedPerDevice.Count == 0 ? 0 : _releasedPerDevice.Values.Max();
 

@@ -15,27 +15,35 @@ namespace Ftte.Federation.Privacy.SecAgg;
 /// previous step's aggregate — and every member quantises Δ_b to q = stochastic_round(Δ_b/s_b) ∈ [−127, 127]
 /// (unbiased), passes those integers as its input (the words of <see cref="ClientSession.MaskInput"/> are any
 /// integers mod 2^32) and the server dequantises Σq·s_b. Per-device scales cannot be summed under masks.
-/// The sum of G q8 values needs 8 + log2 G bits, so a ring of 2^16 (G ≤ 258) would halve the uplink against
-/// 2^32; this implementation fixes the ring at 2^32 as the issue asks (masked words are 4 bytes whatever the
-/// codec), so quantisation buys accuracy-for-range here, not bytes — a narrower ring is a follow-up.</para>
+/// The sum of G q8 values needs 8 + log2 G bits, so a ring of 2^16 (G ≤ 258) halves the uplink against 2^32.
+/// <para><b>Narrower rings.</b> With <c>ringBits</c> = 16 a device sends only the low 16 bits of each masked word: the
+/// masks, uniform mod 2^32, stay uniform mod 2^16 and still cancel there (reduction mod 2^16 is a ring homomorphism),
+/// so the server's sum mod 2^32 is right in its low 16 bits, which <see cref="Decode(uint)"/> sign-extends.</para>
 /// </summary>
 public sealed class FixedPointEncoding
 {
-    private const double MaxSum = int.MaxValue;
-
     /// <param name="clip">C &gt; 0: values are clamped to [−C, C] before scaling.</param>
-    /// <param name="scale">S &gt; 0: one unit of the integer is 1/S; C·S must be at least 1 and at most 2^31 − 1.</param>
-    public FixedPointEncoding(double clip, double scale)
+    /// <param name="scale">S &gt; 0: one unit of the integer is 1/S; C·S must be at least 1 and at most 2^(r−1) − 1.</param>
+    /// <param name="ringBits">r: the ring is Z_2^r, 32 (a whole word) or 16 (half a word on the wire).</param>
+    public FixedPointEncoding(double clip, double scale, int ringBits = 32)
     {
         if (!(clip > 0) || double.IsInfinity(clip)) throw new ArgumentOutOfRangeException(nameof(clip), clip, "The clip range must be a positive finite number.");
         if (!(scale > 0) || double.IsInfinity(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "The scale must be a positive finite number.");
+        if (ringBits is not (16 or 32)) throw new ArgumentOutOfRangeException(nameof(ringBits), ringBits, "The ring is 2^16 or 2^32.");
+        RingBits = ringBits;
         double limit = Math.Floor(clip * scale);
         if (limit < 1 || limit > MaxSum)
-            throw new ArgumentOutOfRangeException(nameof(scale), scale, $"clip × scale = {clip * scale:G4} must be between 1 and 2^31 − 1 so that one value fits a signed 32-bit word.");
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, $"clip × scale = {clip * scale:G4} must be between 1 and 2^{ringBits - 1} − 1 so that one value fits a signed {ringBits}-bit word.");
         Clip = clip;
         Scale = scale;
         Limit = (int)limit;
     }
+
+    /// <summary>r: values and sums live in Z_2^r.</summary>
+    public int RingBits { get; }
+    /// <summary>Bytes of one masked word on the wire.</summary>
+    public int WordBytes => RingBits / 8;
+    private double MaxSum => RingBits == 32 ? int.MaxValue : short.MaxValue;
 
     public double Clip { get; }
     public double Scale { get; }
@@ -45,11 +53,23 @@ public sealed class FixedPointEncoding
     public int MaxSummands => (int)(MaxSum / Limit);
 
     /// <summary>The finest scale at which <paramref name="summands"/> values in [−C, C] sum without wrapping.</summary>
-    public static FixedPointEncoding ForSummands(double clip, int summands)
+    public static FixedPointEncoding ForSummands(double clip, int summands, int ringBits = 32)
     {
         if (summands < 1) throw new ArgumentOutOfRangeException(nameof(summands), summands, "At least one summand.");
-        double limit = Math.Floor(MaxSum / summands);
-        return new FixedPointEncoding(clip, limit / clip);
+        double limit = Math.Floor((ringBits == 16 ? short.MaxValue : int.MaxValue) / (double)summands);
+        if (limit < 1) throw new ArgumentOutOfRangeException(nameof(summands), summands, $"{summands} values cannot be summed in a {ringBits}-bit ring.");
+        return new FixedPointEncoding(clip, limit / clip, ringBits);
+    }
+
+    /// <summary>
+    /// Values quantised to <paramref name="valueBits"/> bits: integers in [−(2^(b−1) − 1), 2^(b−1) − 1] at scale
+    /// (2^(b−1) − 1)/C (e.g. 8 bits: ±127 steps of C/127), with stochastic rounding the server's sum is unbiased.
+    /// </summary>
+    public static FixedPointEncoding Quantised(double clip, int valueBits, int ringBits)
+    {
+        if (valueBits is < 2 or > 24) throw new ArgumentOutOfRangeException(nameof(valueBits), valueBits, "Values are quantised to 2 … 24 bits.");
+        if (valueBits >= ringBits) throw new ArgumentOutOfRangeException(nameof(valueBits), valueBits, $"{valueBits}-bit values leave no room for a sum in a {ringBits}-bit ring.");
+        return new FixedPointEncoding(clip, ((1 << (valueBits - 1)) - 1) / clip, ringBits);
     }
 
     /// <summary>Bound on |decoded sum − true sum| per coordinate for <paramref name="summands"/> unclipped inputs.</summary>
@@ -70,10 +90,16 @@ public sealed class FixedPointEncoding
     {
         if (destination.Length != sum.Length) throw new ArgumentException($"Destination has {destination.Length} values for {sum.Length} words.", nameof(destination));
         double inverse = 1.0 / Scale;
-        for (int i = 0; i < sum.Length; i++) destination[i] = (float)((int)sum[i] * inverse);
+        for (int i = 0; i < sum.Length; i++) destination[i] = (float)(Signed(sum[i]) * inverse);
     }
 
-    public double Decode(uint word) => (int)word / Scale;
+    public double Decode(uint word) => Signed(word) / Scale;
+
+    /// <summary>A ring element as a signed integer (two's complement in r bits).</summary>
+    public int Signed(uint word) => RingBits == 32 ? (int)word : (short)(ushort)word;
+
+    /// <summary>A ring element as it travels: the low r bits (all of the word for r = 32).</summary>
+    public uint Reduce(uint word) => RingBits == 32 ? word : word & 0xFFFF;
 
     /// <summary>
     /// A weighted contribution: words 0 … m−1 hold w·Δ, word m holds w itself at scale L (1.0 ↔ L), so that the
@@ -85,21 +111,28 @@ public sealed class FixedPointEncoding
         if (!(weight >= 0 && weight <= 1)) throw new ArgumentOutOfRangeException(nameof(weight), weight, "A weight must be in [0, 1].");
         if (destination.Length != delta.Length + 1) throw new ArgumentException($"A weighted encoding of {delta.Length} values needs {delta.Length + 1} words (the last carries the weight).", nameof(destination));
         for (int i = 0; i < delta.Length; i++) destination[i] = EncodeOne((float)(weight * delta[i]), i, stochastic);
-        destination[delta.Length] = (uint)(int)Math.Round(weight * Limit);
+        destination[delta.Length] = EncodeWeight(weight);
+    }
+
+    /// <summary>The weight word of <see cref="EncodeWeighted"/>: w ∈ [0, 1] at scale L.</summary>
+    public uint EncodeWeight(double weight)
+    {
+        if (!(weight >= 0 && weight <= 1)) throw new ArgumentOutOfRangeException(nameof(weight), weight, "A weight must be in [0, 1].");
+        return (uint)(int)Math.Round(weight * Limit);
     }
 
     /// <summary>mean = Σ wΔ / Σ w from a sum of weighted encodings; returns Σ w (0 when every weight was 0, mean left at 0).</summary>
     public double DecodeWeightedMean(ReadOnlySpan<uint> sum, Span<float> mean)
     {
         if (mean.Length != sum.Length - 1) throw new ArgumentException($"A weighted sum of {sum.Length} words decodes to {sum.Length - 1} values.", nameof(mean));
-        double totalWeight = (double)(int)sum[^1] / Limit;
+        double totalWeight = (double)Signed(sum[^1]) / Limit;
         if (totalWeight <= 0)
         {
             mean.Clear();
             return 0;
         }
         double inverse = 1.0 / (Scale * totalWeight);
-        for (int i = 0; i < mean.Length; i++) mean[i] = (float)((int)sum[i] * inverse);
+        for (int i = 0; i < mean.Length; i++) mean[i] = (float)(Signed(sum[i]) * inverse);
         return totalWeight;
     }
 
