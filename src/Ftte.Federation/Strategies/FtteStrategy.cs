@@ -485,7 +485,8 @@ public sealed class FtteStrategy : Strategy
     /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>).</summary>
     internal static IEnumerable<string> PrivacyNote(PrivateStep? dp) =>
         dp?.UnsampledBound() is { } bound
-            ? [$"DP worst case without the sampling assumption: the most active device took part in {dp.MaxStepsPerDevice:N0} step(s): ε ≤ {bound.Epsilon.ToString("0.###", CultureInfo.InvariantCulture)} at δ = {bound.Delta.ToString("0.#e0", CultureInfo.InvariantCulture)} for it."]
+            ? [$"DP worst case without the sampling assumption: the most active device took part in {dp.MaxStepsPerDevice:N0} step(s): ε ≤ {bound.Epsilon.ToString("0.###", CultureInfo.InvariantCulture)} at δ = {bound.Delta.ToString("0.#e0", CultureInfo.InvariantCulture)} for it.",
+               $"DP clip norm at the end: C = {dp.Aggregator.ClipNorm.ToString("G4", CultureInfo.InvariantCulture)}; noise on each coordinate of a step's sum: {dp.Last?.SumNoiseStddev.ToString("G4", CultureInfo.InvariantCulture) ?? "—"}."]
             : [];
 
     /// <summary>Budget, choice, bytes and participation, for the run log.</summary>

@@ -22,6 +22,8 @@ public sealed record SecureAggregationOptions
     public int? ValueBits { get; init; }
     /// <summary>c: values are clamped to [−c, c]; null: from DP (C, plus 6 standard deviations of a device's noise share in distributed mode) or 1.</summary>
     public double? ValueRange { get; init; }
+    /// <summary>On a real server: how long a key, share or unmasking phase waits for members before it goes on without them.</summary>
+    public double PhaseTimeoutSeconds { get; init; } = 30;
 }
 
 /// <summary>What a strategy learns from <see cref="SecureGroups"/> about an arriving update.</summary>
@@ -29,44 +31,47 @@ public enum SecureVerdict { Accepted, Late }
 
 /// <summary>
 /// Buffered steps under SecAgg+ (Bell et al. 2020): the tasks a strategy dispatches form groups, each group is one
-/// SecAgg+ round, and the unmasked sum of a group is one server step. The strategy sees no single update.
+/// SecAgg round, and the unmasked sum of a group is one server step. The strategy sees no single update.
 ///
 /// <para><b>Lifecycle of a group</b> (per lane, so the straggler pool forms its own groups):
 /// <list type="number">
 /// <item>open: the next tasks dispatched join it (a device at most once per group, so a step holds one update per
 /// device);</item>
 /// <item>sealed when it has G members, or earlier when K members have finished training (no reason to wait): the
-/// members still alive advertise keys and exchange encrypted shares (rounds 0–1; small messages that ride on the
-/// long poll while members train, so they cost bytes but no waiting);</item>
-/// <item>each member that finishes encodes its Δ (clip to C and its noise share under DP; age weight
-/// a = s(τ̂) at the planned version; fixed point or b-bit stochastic rounding in Z_2^r) and sends it masked (round 2);</item>
+/// members still alive are invited, advertise keys and exchange encrypted shares (rounds 0–1; small messages that
+/// ride on the long poll while members train, so they cost bytes but no waiting); with the shares each member gets
+/// its <see cref="MaskPlan"/>: the age weight a = s(P − base) at the planned version P, C and its noise share under DP,
+/// the encoding;</item>
+/// <item>each member that finishes encodes and masks its Δ (<see cref="SecureMember.Mask"/>) and uploads it (round 2);</item>
 /// <item>closed when every member has sent or failed, or <see cref="SecureAggregationOptions.GraceSeconds"/> after the
 /// K-th sent: members still training are cancelled (their work is lost: the price of not waiting), the survivors
-/// reveal the shares that unmask the sum (round 3), and after that round trip the step is applied:
-/// x ← x + η_g · Σ aᵢΔᵢ / |U3|, or DP-FedAvg's release of the sum.</item>
+/// reveal the shares that unmask the sum (round 3), and the step is applied: x ← x + η_g · Σ aᵢΔᵢ / |U3|, or
+/// DP-FedAvg's release of the sum.</item>
 /// </list>
 /// A group that cannot be unmasked (fewer than t holders of some secret) or has fewer than the K contributions the
-/// DP noise is calibrated for is discarded whole: no step, nothing revealed.</para>
+/// DP noise is calibrated for is discarded whole: no step, nothing revealed. On a real server each phase also ends
+/// after <see cref="SecureAggregationOptions.PhaseTimeoutSeconds"/> without the members that did not answer.</para>
 ///
-/// <para><b>Who computes what.</b> The server part (<see cref="ServerSession"/>) is what a real server runs. The members'
-/// part (<see cref="ClientSession"/>, encoding, noise) runs here in-process with per-task seeds, standing in for the
-/// devices: in simulation this class plays both sides so that the accuracy (fixed-point and quantisation error, the
-/// missing variance weight, lost dropouts), the bytes (every protocol message's size) and the waiting (groups, grace,
-/// the unmasking round trip) are the real protocol's. Device crypto time is measured on the host and reported, not
-/// charged to the virtual clock.</para>
+/// <para><b>Who computes what.</b> This class is the server's side (<see cref="ServerSession"/> per group); members are
+/// reached through an <see cref="ISecureTransport"/>: a real server's device connections, or, in simulation,
+/// <see cref="InProcessMembers"/>, which runs each member's <see cref="SecureMember"/> in-process so that the accuracy
+/// (fixed-point and quantisation error, no variance weight, lost members), the bytes (every message's size) and the
+/// waiting (groups, grace, the unmasking round trip) are the real protocol's.</para>
 /// </summary>
 public sealed class SecureGroups
 {
     private enum MemberState { Training, Finished, Sent, Failed, Cancelled }
+    private enum Phase { Open, Keys, Shares, Inputs, Unmasking, Done }
 
     private sealed class Member(TaskTicket ticket, int index)
     {
         public TaskTicket Ticket { get; } = ticket;
         public int Index { get; } = index;
         public MemberState State { get; set; }
-        public ClientSession? Session { get; set; }
+        /// <summary>In the sharing set (U2): may send a masked input.</summary>
         public bool Sharing { get; set; }
-        public ClientUpdate? Finished { get; set; }
+        /// <summary>A simulated device's update in the clear, waiting for the member's shares.</summary>
+        public ClientUpdate? Held { get; set; }
         public double Weight { get; set; }
     }
 
@@ -76,16 +81,15 @@ public sealed class SecureGroups
         public int Lane { get; } = lane;
         public List<Member> Members { get; } = [];
         public HashSet<int> Devices { get; } = [];
-        public bool Sealed { get; set; }
-        public bool Closed { get; set; }
+        public Phase Phase { get; set; }
+        /// <summary>Members whose answer the current phase still waits for.</summary>
+        public HashSet<int> Awaiting { get; } = [];
         public bool GraceSet { get; set; }
         public ServerSession? Server { get; set; }
-        public FixedPointEncoding? Encoding { get; set; }
-        public double ClipNorm { get; set; }
-        public double NoiseStddev { get; set; }
+        public MaskPlan? Plan { get; set; }
+        public long PlannedVersion { get; set; }
         public float[]? Sum { get; set; }
         public int[] Survivors { get; set; } = [];
-        public double WeightSum { get; set; }
     }
 
     private readonly SecureAggregationOptions _options;
@@ -94,28 +98,29 @@ public sealed class SecureGroups
     private readonly int _values;
     private readonly StalenessFunction? _staleness;
     private readonly PrivateStep? _private;
-    private readonly ulong _seed;
     private readonly Action<long> _cancelled;
     private readonly Dictionary<int, Group> _open = [];
     private readonly Dictionary<long, (Group Group, Member Member)> _byTask = [];
     private readonly SortedDictionary<long, Group> _pending = [];
-    private readonly Dictionary<int, (Group Group, bool Unmasked)> _timers = [];
+    private readonly Dictionary<int, (Group Group, Phase Phase)> _timers = [];
     private int _nextTimer = TimerBase;
     private long _nextGroup;
-    private readonly Stopwatch _deviceCrypto = new();
-    private readonly Stopwatch _serverCrypto = new();
+    private readonly System.Diagnostics.Stopwatch _serverCrypto = new();
 
     /// <summary>Timer tags from here up belong to the groups; a strategy's own timers must stay below.</summary>
     public const int TimerBase = 1 << 30;
+    /// <summary>Largest group that uses the complete graph (see <see cref="Parameters"/>).</summary>
+    public const int CompleteGraphLimit = 64;
 
     /// <param name="bufferSize">K: contributions a step needs.</param>
     /// <param name="ranges">The trained coordinates every member sends (one trainable set for all).</param>
     /// <param name="staleness">s(τ) of the age weight; null: a ≡ 1.</param>
     /// <param name="privateStep">DP: members clip (and noise, distributed mode) and each group is one DP release; its options'
     /// buffer size must be G (the accountant's q is G/N, the mean's divisor G) and, in distributed mode, its minimum contributors K.</param>
+    /// <param name="transport">How members are reached: the host's (a real server) or null for in-process members seeded from <paramref name="seed"/>.</param>
     /// <param name="cancelled">Told about every task this class cancels (members cut at a group's close).</param>
     public SecureGroups(SecureAggregationOptions options, int bufferSize, IReadOnlyList<WeightRange> ranges, StalenessFunction? staleness,
-        PrivateStep? privateStep, ulong seed, Action<long> cancelled)
+        PrivateStep? privateStep, ulong seed, Action<long> cancelled, ISecureTransport? transport = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(ranges);
@@ -126,8 +131,8 @@ public sealed class SecureGroups
         _values = UpdateCompression.CountOf(_ranges);
         _staleness = staleness;
         _private = privateStep;
-        _seed = seed;
         _cancelled = cancelled;
+        Transport = transport ?? new InProcessMembers(seed);
         GroupSize = SizeFor(options, bufferSize);
         if (GroupSize < bufferSize)
             throw new ArgumentOutOfRangeException(nameof(options), GroupSize, $"A group of {GroupSize} cannot hold the K = {bufferSize} updates a step needs; groupSize must be ≥ bufferSize.");
@@ -135,15 +140,21 @@ public sealed class SecureGroups
         if (privateStep is { Aggregator.Options.AdaptiveClipping: not null })
             throw new ArgumentException("Adaptive clipping needs each device's clipped-or-not bit, which secure aggregation hides; use a fixed clip norm with secure aggregation.", nameof(privateStep));
         // Fail now on a ring or range the groups could never use, not at the first seal.
-        _ = Encoding(privateStep?.Aggregator.ClipNorm ?? 0);
+        _ = PlanFor(1.0).Encoding();
     }
 
     /// <summary>G: members per group.</summary>
     public int GroupSize { get; }
+    public ISecureTransport Transport { get; }
+    /// <summary>η_g of the step.</summary>
+    public double ServerLearningRate { get; init; } = 1.0;
+    /// <summary>Devices that can take part now, for the DP sampling rate q = G / N.</summary>
+    public Func<int>? EligibleDevices { get; init; }
 
     /// <summary>G for these options and K (a DP step's options need it before the groups exist).</summary>
     public static int SizeFor(SecureAggregationOptions options, int bufferSize) =>
         options.GroupSize ?? SemiAsyncSecAgg.GroupSize(bufferSize, options.DropoutRate);
+
     /// <summary>Bytes of one masked word on the wire.</summary>
     public int WordBytes => _options.RingBits / 8;
     /// <summary>Why no more steps may be released (DP budget), null while training goes on.</summary>
@@ -156,13 +167,13 @@ public sealed class SecureGroups
     public int UpdatesLost { get; private set; }
     /// <summary>Survivors summed over applied groups.</summary>
     public long Contributions { get; private set; }
-    /// <summary>Bytes of rounds 0, 1 and 3 (keys, shares, unmasking), down and up; the masked input itself travels as the task's upload.</summary>
-    public long ProtocolBytesDown { get; private set; }
-    public long ProtocolBytesUp { get; private set; }
-    public TimeSpan DeviceCryptoTime => _deviceCrypto.Elapsed;
     public TimeSpan ServerCryptoTime => _serverCrypto.Elapsed;
     /// <summary>The last failure of a group, for the run notes.</summary>
     public string? LastFailure { get; private set; }
+
+    /// <summary>The group and member index of a task, once its group has sealed (what a device's poll is told).</summary>
+    public (long Group, int Member)? MemberOf(long taskId) =>
+        _byTask.TryGetValue(taskId, out var e) && e.Group.Phase != Phase.Open ? (e.Group.Id, e.Member.Index) : null;
 
     /// <summary>May <paramref name="deviceId"/> join the open group of <paramref name="lane"/>? (Once per group.)</summary>
     public bool CanJoin(int deviceId, int lane) => !_open.TryGetValue(lane, out var g) || !g.Devices.Contains(deviceId);
@@ -184,31 +195,49 @@ public sealed class SecureGroups
         if (group.Members.Count == GroupSize) Seal(host, group);
     }
 
-    /// <summary>A member's update arrived: it is masked into its group (now or when the group seals).</summary>
+    /// <summary>
+    /// A simulated device's update arrived in the clear: its member masks it now, or as soon as its shares arrive
+    /// (a real device would hold it until then).
+    /// </summary>
     public SecureVerdict Deliver(IFederationHost host, ClientUpdate update)
     {
-        if (!_byTask.TryGetValue(update.Task.TaskId, out var entry) || entry.Group.Closed || entry.Member.State != MemberState.Training)
+        if (!_byTask.TryGetValue(update.Task.TaskId, out var entry) || entry.Member.State != MemberState.Training)
             return SecureVerdict.Late;
         var (group, member) = entry;
-        member.State = MemberState.Finished;
-        member.Finished = update;
-        if (!group.Sealed)
-        {
-            if (group.Members.Count(m => m.State == MemberState.Finished) >= _bufferSize) Seal(host, group);
-            return SecureVerdict.Accepted;
-        }
-        if (member.Sharing) Mask(host, group, member);
-        else member.State = MemberState.Failed;   // joined too late for the key exchange: cannot be summed
-        MaybeClose(host, group);
+        member.Held = update;
+        Finished(host, group, member);
         return SecureVerdict.Accepted;
     }
 
-    /// <summary>A member's task failed (or its update was dropped): it is a dropout of its group.</summary>
+    /// <summary>A real device finished training and waits for its shares (it polls); counts toward sealing early.</summary>
+    public void Ready(IFederationHost host, long taskId)
+    {
+        if (_byTask.TryGetValue(taskId, out var entry) && entry.Member.State == MemberState.Training)
+            Finished(host, entry.Group, entry.Member);
+    }
+
+    private void Finished(IFederationHost host, Group group, Member member)
+    {
+        member.State = MemberState.Finished;
+        if (group.Phase == Phase.Open)
+        {
+            if (group.Members.Count(m => m.State == MemberState.Finished) >= _bufferSize) Seal(host, group);
+            return;
+        }
+        if (group.Phase == Phase.Inputs && member.Held is not null) MaskHeld(host, group, member);
+        else if (group.Phase > Phase.Inputs) member.State = MemberState.Failed;
+    }
+
+    /// <summary>A member's task failed (or its update was dropped): a dropout of its group.</summary>
     public void Failed(IFederationHost host, long taskId)
     {
-        if (!_byTask.TryGetValue(taskId, out var entry) || entry.Member.State != MemberState.Training) return;
-        entry.Member.State = MemberState.Failed;
-        if (entry.Group.Sealed) MaybeClose(host, entry.Group);
+        if (!_byTask.TryGetValue(taskId, out var entry) || entry.Member.State is MemberState.Sent or MemberState.Failed or MemberState.Cancelled) return;
+        var (group, member) = entry;
+        member.State = MemberState.Failed;
+        member.Held = null;
+        Transport.Forget(taskId);
+        if (group.Phase is Phase.Keys or Phase.Shares && group.Awaiting.Remove(member.Index)) Advance(host, group);
+        else if (group.Phase == Phase.Inputs) MaybeClose(host, group);
     }
 
     /// <summary>Handles the groups' timers (tags ≥ <see cref="TimerBase"/>); false for a tag that is not theirs.</summary>
@@ -217,29 +246,48 @@ public sealed class SecureGroups
         if (tag < TimerBase) return false;
         if (!_timers.Remove(tag, out var timer)) return true;
         var group = timer.Group;
-        if (!_pending.ContainsKey(group.Id)) return true;
-        if (!timer.Unmasked) Close(host, group);
-        else Apply(host, group);
+        if (!_pending.ContainsKey(group.Id) || group.Phase != timer.Phase) return true;
+        switch (group.Phase)
+        {
+            case Phase.Keys or Phase.Shares:
+                group.Awaiting.Clear();   // the phase goes on without those that did not answer
+                Advance(host, group);
+                break;
+            case Phase.Inputs: Close(host, group); break;
+            case Phase.Unmasking:
+                if (group.Sum is not null) Apply(host, group);
+                else
+                {
+                    group.Awaiting.Clear();
+                    Finish(host, group);
+                }
+                break;
+        }
         return true;
     }
 
-    private int SetTimer(IFederationHost host, Group group, double delay, bool unmasked)
+    private void SetTimer(IFederationHost host, Group group, double delay)
     {
         int tag = _nextTimer++;
         if (_nextTimer == int.MaxValue) _nextTimer = TimerBase;
-        _timers[tag] = (group, unmasked);
+        _timers[tag] = (group, group.Phase);
         host.SetTimer(delay, tag);
-        return tag;
     }
 
-    private FixedPointEncoding Encoding(double clip = 0, double noiseStddev = 0)
+    /// <summary>A phase that waits for remote members gets a deadline; in-process members have answered already.</summary>
+    private void Deadline(IFederationHost host, Group group)
     {
-        double range = _options.ValueRange ?? (_private is null ? 1.0 : clip + 6 * noiseStddev);
+        if (group.Awaiting.Count > 0) SetTimer(host, group, _options.PhaseTimeoutSeconds);
+    }
+
+    private MaskPlan PlanFor(double weight, double clip = 0, double noiseStddev = 0)
+    {
         if (_private is null && _options.ValueRange is null && _options.ValueBits is not null)
             throw new ArgumentException("secureAggregation.valueBits without privacy needs valueRange (the clamp c that sets the quantisation step c/(2^(b−1) − 1)); with privacy it follows from the clip norm.");
-        return _options.ValueBits is { } bits
-            ? FixedPointEncoding.Quantised(range, bits, _options.RingBits)
-            : FixedPointEncoding.ForSummands(range, GroupSize, _options.RingBits);
+        double c = _private?.Aggregator.ClipNorm ?? 0;
+        if (clip == 0) clip = c;
+        double range = _options.ValueRange ?? (_private is null ? 1.0 : clip + 6 * noiseStddev);
+        return new MaskPlan(weight, _private is null ? null : clip, noiseStddev, range, _options.RingBits, _options.ValueBits, GroupSize);
     }
 
     /// <summary>
@@ -249,130 +297,157 @@ public sealed class SecureGroups
     /// </summary>
     private SecAggParameters Parameters(long id, int members) => members <= CompleteGraphLimit
         ? SecAggParameters.Complete(id, members, _values, members / 2 + 1)
-        : SecAggParameters.Recommend(id, members, _values, _options.DropoutRate, graphSeed: Rng.Mix(_seed, (ulong)id));
+        : SecAggParameters.Recommend(id, members, _values, _options.DropoutRate, graphSeed: Rng.Mix((ulong)id, 0x6EA9));
 
-    /// <summary>Largest group that uses the complete graph.</summary>
-    public const int CompleteGraphLimit = 64;
-
-    /// <summary>Rounds 0 and 1 for the members still alive; then members that already finished send.</summary>
+    /// <summary>Round 0: the members still alive are invited to advertise keys.</summary>
     private void Seal(IFederationHost host, Group group)
     {
-        group.Sealed = true;
         if (_open.TryGetValue(group.Lane, out var open) && open == group) _open.Remove(group.Lane);
-        if (_private is not null)
-        {
-            group.ClipNorm = _private.Aggregator.ClipNorm;
-            group.NoiseStddev = _private.Aggregator.Options.Placement == DpNoisePlacement.Distributed ? _private.Aggregator.DeviceNoiseStddev : 0;
-        }
-        group.Encoding = Encoding(group.ClipNorm, group.NoiseStddev);
         var alive = group.Members.Where(m => m.State is MemberState.Training or MemberState.Finished).ToList();
         if (alive.Count < 2)
         {
             Fail(host, group, $"group {group.Id} had {alive.Count} live member(s) when it sealed; a secure sum needs at least 2");
             return;
         }
+        var parameters = Parameters(group.Id, group.Members.Count);
+        group.Server = new ServerSession(parameters);
+        group.Phase = Phase.Keys;
+        foreach (var m in alive) group.Awaiting.Add(m.Index);
+        foreach (var m in alive)
+        {
+            if (group.Phase != Phase.Keys) return;
+            if (Transport.Invite(host, m.Ticket, new GroupInvitation(parameters, m.Index)) is { } advert) Receive(host, m.Ticket.TaskId, advert);
+        }
+        if (group.Phase == Phase.Keys) Deadline(host, group);
+    }
+
+    public void Receive(IFederationHost host, long taskId, AdvertiseKeys message) =>
+        Answer(host, taskId, Phase.Keys, group => group.Server!.Receive(message));
+
+    public void Receive(IFederationHost host, long taskId, ShareKeys message) =>
+        Answer(host, taskId, Phase.Shares, group => group.Server!.Receive(message));
+
+    /// <summary>A member's masked input (round 2), as a real device uploads it.</summary>
+    public SecureVerdict Receive(IFederationHost host, long taskId, MaskedInput message)
+    {
+        if (!_byTask.TryGetValue(taskId, out var entry) || entry.Group.Phase != Phase.Inputs || !entry.Member.Sharing
+            || entry.Member.State is not (MemberState.Training or MemberState.Finished))
+            return SecureVerdict.Late;
+        var (group, member) = entry;
+        if (message.RoundId != group.Id || message.ClientId != member.Index)
+            throw new SecAggException(SecAggError.WrongRound, message.RoundId, $"Task {taskId} belongs to member {member.Index} of group {group.Id}; the input names member {message.ClientId} of group {message.RoundId}.");
+        Server(() => group.Server!.Receive(message));
+        member.State = MemberState.Sent;
+        MaybeClose(host, group);
+        return SecureVerdict.Accepted;
+    }
+
+    public void Receive(IFederationHost host, long taskId, UnmaskResponse message) =>
+        Answer(host, taskId, Phase.Unmasking, group => group.Server!.Receive(message));
+
+    private void Answer(IFederationHost host, long taskId, Phase phase, Action<Group> receive)
+    {
+        if (!_byTask.TryGetValue(taskId, out var entry) || entry.Group.Phase != phase || !entry.Group.Awaiting.Contains(entry.Member.Index))
+            throw new SecAggException(SecAggError.WrongPhase, entry.Group?.Id ?? -1, $"Task {taskId} sent a {phase} message its group is not waiting for.");
+        var group = entry.Group;
+        Server(() => receive(group));
+        group.Awaiting.Remove(entry.Member.Index);
+        if (group.Awaiting.Count == 0)
+        {
+            if (phase == Phase.Unmasking) Finish(host, group);
+            else Advance(host, group);
+        }
+    }
+
+    /// <summary>Ends round 0 or 1 once every invited member answered (or the deadline passed).</summary>
+    private void Advance(IFederationHost host, Group group)
+    {
+        if (group.Awaiting.Count > 0) return;
         try
         {
-            var parameters = Parameters(group.Id, group.Members.Count);
-            group.Server = new ServerSession(parameters);
-            var traffic = new Dictionary<Member, (long Down, long Up)>();
-            foreach (var m in alive)
+            if (group.Phase == Phase.Keys)
             {
-                _deviceCrypto.Start();
-                m.Session = new ClientSession(parameters, m.Index, Rng.Mix(_seed, (ulong)m.Ticket.TaskId ^ 0x5EC0A66UL));
-                var advert = m.Session.AdvertiseKeys();
-                _deviceCrypto.Stop();
-                Server(() => group.Server.Receive(advert));
-                traffic[m] = (0, advert.WireBytes);
+                var broadcasts = Server(group.Server!.CloseAdvertising);
+                group.Phase = Phase.Shares;
+                var live = broadcasts.Where(b => group.Members[b.RecipientId].State is MemberState.Training or MemberState.Finished).ToList();
+                foreach (var b in live) group.Awaiting.Add(b.RecipientId);
+                foreach (var b in live)
+                {
+                    if (group.Phase != Phase.Shares) return;
+                    var m = group.Members[b.RecipientId];
+                    if (Transport.Send(host, m.Ticket, b) is { } shares) Receive(host, m.Ticket.TaskId, shares);
+                }
+                if (group.Phase == Phase.Shares) Deadline(host, group);
+                if (live.Count == 0) Fail(host, group, $"no member of group {group.Id} was left to share keys");
             }
-            var broadcasts = Server(group.Server.CloseAdvertising);
-            foreach (var b in broadcasts)
+            else if (group.Phase == Phase.Shares)
             {
-                var m = group.Members[b.RecipientId];
-                _deviceCrypto.Start();
-                var shares = m.Session!.ShareKeys(b);
-                _deviceCrypto.Stop();
-                Server(() => group.Server.Receive(shares));
-                traffic[m] = (traffic[m].Down + b.WireBytes, traffic[m].Up + shares.WireBytes);
+                var deliveries = Server(group.Server!.CloseSharing);
+                group.Phase = Phase.Inputs;
+                // The server tells the members the version their group is planned to be applied at: now plus the groups ahead.
+                group.PlannedVersion = host.Global.Version + _pending.Keys.Count(id => id < group.Id);
+                double clip = _private?.Aggregator.ClipNorm ?? 0;
+                double noise = _private?.Aggregator.Options.Placement == DpNoisePlacement.Distributed ? _private.Aggregator.DeviceNoiseStddev : 0;
+                foreach (var d in deliveries)
+                {
+                    var m = group.Members[d.RecipientId];
+                    if (m.State is not (MemberState.Training or MemberState.Finished)) continue;
+                    m.Weight = _staleness is null ? 1.0 : SemiAsyncSecAgg.PlannedAgeWeight(_staleness, m.Ticket.BaseVersion, Math.Max(group.PlannedVersion, m.Ticket.BaseVersion));
+                    var plan = PlanFor(m.Weight, clip, noise);
+                    group.Plan ??= plan;
+                    m.Sharing = true;
+                    Transport.Send(host, m.Ticket, d, plan);
+                }
+                foreach (var m in group.Members)
+                {
+                    if (!m.Sharing && m.State is MemberState.Training or MemberState.Finished)
+                    {
+                        // Joined too late for the key exchange: it cannot be summed; free it.
+                        m.State = MemberState.Cancelled;
+                        host.Cancel(m.Ticket.TaskId);
+                        _cancelled(m.Ticket.TaskId);
+                        MembersCut++;
+                    }
+                    else if (m.Held is not null && m.State == MemberState.Finished) MaskHeld(host, group, m);
+                    if (group.Phase != Phase.Inputs) return;
+                }
+                MaybeClose(host, group);
             }
-            foreach (var d in Server(group.Server.CloseSharing))
-            {
-                var m = group.Members[d.RecipientId];
-                _deviceCrypto.Start();
-                m.Session!.ReceiveShares(d);
-                _deviceCrypto.Stop();
-                m.Sharing = true;
-                traffic[m] = (traffic[m].Down + d.WireBytes, traffic[m].Up);
-            }
-            foreach (var (m, (down, up)) in traffic) Charge(host, m, down, up);
         }
         catch (SecAggException e)
         {
-            _deviceCrypto.Stop();
             _serverCrypto.Stop();
             Fail(host, group, e.Message);
-            return;
         }
-        foreach (var m in group.Members)
-        {
-            if (m.State != MemberState.Finished) continue;
-            if (m.Sharing) Mask(host, group, m);
-            else m.State = MemberState.Failed;
-        }
-        MaybeClose(host, group);
     }
 
-    /// <summary>The member's round 2: encode Δ as the server will sum it, and mask it.</summary>
-    private void Mask(IFederationHost host, Group group, Member member)
+    /// <summary>Simulation: the member masks the update it finished with, as the device would before uploading.</summary>
+    private void MaskHeld(IFederationHost host, Group group, Member member)
     {
-        var update = member.Finished!;
-        member.Finished = null;
-        var values = new float[_values];
-        UpdateCompression.Gather(update.Delta, _ranges, values);
-        // The server tells the member the version its group is planned to be applied at: now plus the groups ahead of it.
-        long planned = host.Global.Version + _pending.Keys.Count(id => id < group.Id);
-        double a = _staleness is null ? 1.0 : SemiAsyncSecAgg.PlannedAgeWeight(_staleness, member.Ticket.BaseVersion, Math.Max(planned, member.Ticket.BaseVersion));
-        member.Weight = a;
-        _deviceCrypto.Start();
-        WeightRange[] all = [new WeightRange(0, _values)];
-        if (_private is not null)
-        {
-            // Clip to C, weight (a ≤ 1 keeps the sensitivity at C), then the device's noise share — after weighting, so
-            // that a stale update's weight never scales its noise below N(0, z²C²/t).
-            ClientDp.Clip(values, all, group.ClipNorm);
-            if (a != 1.0) for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] * a);
-            if (group.NoiseStddev > 0)
-                ClientDp.AddGaussianNoise(values, all, group.NoiseStddev, NoiseSource.Seeded(Rng.Mix(_seed, (ulong)member.Ticket.TaskId ^ 0xD15EUL)));
-        }
-        else if (a != 1.0) for (int i = 0; i < values.Length; i++) values[i] = (float)(values[i] * a);
-        var words = new uint[_values];
-        group.Encoding!.Encode(values, words, new Rng(Rng.Mix(_seed, (ulong)member.Ticket.TaskId ^ 0x0BADUL)));
-        var masked = member.Session!.MaskInput(words);
-        for (int i = 0; i < masked.Values.Length; i++) masked.Values[i] = group.Encoding.Reduce(masked.Values[i]);
-        _deviceCrypto.Stop();
-        Server(() => group.Server!.Receive(masked));
-        member.State = MemberState.Sent;
+        var update = member.Held!;
+        member.Held = null;
+        var masked = Transport.MaskInProcess(member.Ticket, update, _ranges);
+        Receive(host, member.Ticket.TaskId, masked);
     }
 
     private void MaybeClose(IFederationHost host, Group group)
     {
-        if (!group.Sealed || group.Closed) return;
+        if (group.Phase != Phase.Inputs) return;
         int sent = group.Members.Count(m => m.State == MemberState.Sent);
-        bool waiting = group.Members.Any(m => m.Sharing && m.State == MemberState.Training);
+        bool waiting = group.Members.Any(m => m.Sharing && m.State is MemberState.Training or MemberState.Finished);
         if (!waiting) Close(host, group);
         else if (sent >= _bufferSize && !group.GraceSet)
         {
             group.GraceSet = true;
-            SetTimer(host, group, _options.GraceSeconds, unmasked: false);
+            SetTimer(host, group, _options.GraceSeconds);
         }
     }
 
-    /// <summary>Ends round 2 (cutting members still training) and runs round 3; the step follows after its round trip.</summary>
+    /// <summary>Ends round 2 (cutting members still training) and asks the survivors to unmask (round 3).</summary>
     private void Close(IFederationHost host, Group group)
     {
-        if (group.Closed) return;
-        group.Closed = true;
-        foreach (var m in group.Members.Where(m => m.State == MemberState.Training))
+        if (group.Phase != Phase.Inputs) return;
+        foreach (var m in group.Members.Where(m => m.State is MemberState.Training or MemberState.Finished))
         {
             m.State = MemberState.Cancelled;
             host.Cancel(m.Ticket.TaskId);
@@ -395,37 +470,49 @@ public sealed class SecureGroups
                 return;
             }
             var requests = Server(group.Server!.CloseMasking);
-            double roundTrip = 0;
+            group.Phase = Phase.Unmasking;
+            foreach (var r in requests) group.Awaiting.Add(r.RecipientId);
             foreach (var request in requests)
             {
+                if (group.Phase != Phase.Unmasking || group.Sum is not null) return;
                 var m = group.Members[request.RecipientId];
-                _deviceCrypto.Start();
-                var response = m.Session!.Unmask(request);
-                _deviceCrypto.Stop();
-                Server(() => group.Server.Receive(response));
-                Charge(host, m, request.WireBytes, response.WireBytes);
-                var d = host.Devices[m.Ticket.DeviceId];
-                roundTrip = Math.Max(roundTrip, d.LatencySeconds + request.WireBytes * 8.0 / d.DownlinkBitsPerSecond + response.WireBytes * 8.0 / d.UplinkBitsPerSecond);
+                if (Transport.Send(host, m.Ticket, request) is { } response) Receive(host, m.Ticket.TaskId, response);
             }
-            var result = Server(group.Server.Finish);
-            var sum = new float[_values];
-            group.Encoding!.Decode(result.Sum, sum);
-            group.Sum = sum;
-            group.Survivors = [.. result.Survivors.Select(i => group.Members[i].Ticket.DeviceId)];
-            group.WeightSum = result.Survivors.Sum(i => group.Members[i].Weight);
-            SetTimer(host, group, roundTrip, unmasked: true);
+            if (group.Phase == Phase.Unmasking && group.Sum is null) Deadline(host, group);
         }
         catch (SecAggException e)
         {
-            _deviceCrypto.Stop();
             _serverCrypto.Stop();
             Fail(host, group, e.Message);
         }
     }
 
+    /// <summary>Ends round 3: the unmasked sum; the step follows after the round trip (simulation) or at once.</summary>
+    private void Finish(IFederationHost host, Group group)
+    {
+        try
+        {
+            var result = Server(group.Server!.Finish);
+            var sum = new float[_values];
+            group.Plan!.Encoding().Decode(result.Sum, sum);
+            group.Sum = sum;
+            group.Survivors = [.. result.Survivors.Select(i => group.Members[i].Ticket.DeviceId)];
+        }
+        catch (SecAggException e)
+        {
+            _serverCrypto.Stop();
+            Fail(host, group, e.Message);
+            return;
+        }
+        double roundTrip = Transport.TakeRoundTrip();
+        if (roundTrip > 0) SetTimer(host, group, roundTrip);
+        else Apply(host, group);
+    }
+
     /// <summary>One server step from the unmasked sum.</summary>
     private void Apply(IFederationHost host, Group group)
     {
+        group.Phase = Phase.Done;
         _pending.Remove(group.Id);
         Forget(group);
         var full = new float[host.Global.Model.ParameterCount];
@@ -454,25 +541,20 @@ public sealed class SecureGroups
         host.Commit(n);
     }
 
-    /// <summary>η_g of the step.</summary>
-    public double ServerLearningRate { get; init; } = 1.0;
-    /// <summary>Devices that can take part now, for the DP sampling rate q = G / N.</summary>
-    public Func<int>? EligibleDevices { get; init; }
-
     private void Fail(IFederationHost host, Group group, string reason)
     {
-        group.Closed = true;
-        group.Sealed = true;
+        group.Phase = Phase.Done;
+        group.Awaiting.Clear();
         if (_open.TryGetValue(group.Lane, out var open) && open == group) _open.Remove(group.Lane);
         _pending.Remove(group.Id);
-        foreach (var m in group.Members.Where(m => m.State == MemberState.Training))
+        foreach (var m in group.Members.Where(m => m.State is MemberState.Training or MemberState.Finished && m.Held is null))
         {
             m.State = MemberState.Cancelled;
             host.Cancel(m.Ticket.TaskId);
             _cancelled(m.Ticket.TaskId);
             MembersCut++;
         }
-        UpdatesLost += group.Members.Count(m => m.State is MemberState.Sent or MemberState.Finished);
+        UpdatesLost += group.Members.Count(m => m.State is MemberState.Sent || m.Held is not null);
         Forget(group);
         GroupsFailed++;
         LastFailure = reason;
@@ -483,17 +565,9 @@ public sealed class SecureGroups
         foreach (var m in group.Members)
         {
             _byTask.Remove(m.Ticket.TaskId);
-            m.Session?.Dispose();
-            m.Session = null;
-            m.Finished = null;
+            Transport.Forget(m.Ticket.TaskId);
+            m.Held = null;
         }
-    }
-
-    private void Charge(IFederationHost host, Member member, long down, long up)
-    {
-        ProtocolBytesDown += down;
-        ProtocolBytesUp += up;
-        host.AddTraffic(member.Ticket.DeviceId, down, up);
     }
 
     private T Server<T>(Func<T> work)
@@ -515,12 +589,13 @@ public sealed class SecureGroups
     {
         string values = _options.ValueBits is { } b ? $"{b}-bit values" : "fixed point";
         double perGroup = GroupsApplied == 0 ? 0 : (double)Contributions / GroupsApplied;
+        string crypto = Transport is InProcessMembers members
+            ? FormattableString.Invariant($"; protocol messages {ByteSize.Format(members.BytesDown)} down, {ByteSize.Format(members.BytesUp)} up; crypto on the host: devices {members.CryptoTime.TotalSeconds:F1} s, server {ServerCryptoTime.TotalSeconds:F1} s")
+            : FormattableString.Invariant($"; server crypto {ServerCryptoTime.TotalSeconds:F1} s");
         return FormattableString.Invariant(
             $"Secure aggregation: groups of G = {GroupSize} (K = {_bufferSize}, γ = {_options.DropoutRate}), {_options.RingBits}-bit ring, {values}, {WordBytes} byte(s) per value up; ") +
             FormattableString.Invariant(
-            $"{GroupsApplied:N0} group(s) applied ({perGroup:F1} contributions each), {GroupsFailed:N0} discarded, {MembersCut:N0} member(s) cut at close, {UpdatesLost:N0} sent update(s) lost; ") +
-            FormattableString.Invariant(
-            $"protocol messages {ByteSize.Format(ProtocolBytesDown)} down, {ByteSize.Format(ProtocolBytesUp)} up; crypto on the host: devices {DeviceCryptoTime.TotalSeconds:F1} s, server {ServerCryptoTime.TotalSeconds:F1} s") +
-            (LastFailure is { } f ? $"; last discarded group: {f}" : "") + ".";
+            $"{GroupsApplied:N0} group(s) applied ({perGroup:F1} contributions each), {GroupsFailed:N0} discarded, {MembersCut:N0} member(s) cut, {UpdatesLost:N0} finished update(s) lost") +
+            crypto + (LastFailure is { } f ? $"; last discarded group: {f}" : "") + ".";
     }
 }
