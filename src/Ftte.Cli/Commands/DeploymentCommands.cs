@@ -128,6 +128,9 @@ internal static class DeploymentCommands
         command.SetAction((r, ct) => Cli.RunAsync(async () =>
         {
             var spec = PartitionSpec.Parse(r.GetValue(data)!);
+            UpdateCodec? updateCodec = null;
+            if (r.GetValue(codec) is { } codecName && !UpdateCodec.TryParse(codecName, out updateCodec, out string? codecError))
+                throw new ArgumentException("--codec: " + codecError);
             long memoryBytes = ByteSize.Parse(r.GetValue(memory)!);
             var (local, validation) = spec.LoadParts(new DataOptions());
             var checks = new List<UpdateCheck>(UpdateChecks.Defaults);
@@ -153,7 +156,7 @@ internal static class DeploymentCommands
                 Tier = r.GetValue(tier)!,
                 TrustedCertificate = trusted,
                 Seed = r.GetValue(seed),
-                Codec = r.GetValue(codec) is { } c ? UpdateCodec.Parse(c) : null,
+                Codec = updateCodec,
                 Checks = checks,
                 Log = silent ? null : line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {deviceName}: {line}"),
             });
