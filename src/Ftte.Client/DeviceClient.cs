@@ -5,6 +5,7 @@ using Ftte.Core;
 using Ftte.Engine;
 using Ftte.Engine.Models;
 using Ftte.Engine.Planning;
+using Ftte.Federation.Compression;
 using Ftte.Protocol;
 using Google.Protobuf;
 using V1 = Ftte.Protocol.V1;
@@ -63,6 +64,13 @@ public sealed record DeviceOptions
     /// <summary>Stop (with that reason) after the server has been unreachable this long; a restart within it is waited out.</summary>
     public TimeSpan GiveUpAfter { get; init; } = TimeSpan.FromMinutes(10);
     public ulong Seed { get; init; } = 1;
+    /// <summary>
+    /// How updates travel: null (the default) sends with the codec each task asks for (the server's <c>server.codec</c>),
+    /// a codec here overrides it (e.g. q8 on a slow uplink). Float32 is the parameter format. Stochastic rounding draws
+    /// from the task's seed, so an update encodes the same way every time; top-k sends through an error-feedback
+    /// residual kept by this client (in memory: a restarted device starts from a zero residual).
+    /// </summary>
+    public UpdateCodec? Codec { get; init; }
     public Action<string>? Log { get; init; }
     /// <summary>On-device validation hooks run before an update is sent (<see cref="UpdateChecks"/>, or any delegate); a failing one withholds it.</summary>
     public IReadOnlyList<UpdateCheck> Checks { get; init; } = UpdateChecks.Defaults;
@@ -90,6 +98,7 @@ public sealed class DeviceClient : IDisposable
     private V1.EnrolReply? _enrolment;
     private Model? _model;          // the architecture, holding the cached full weights of the last download
     private Model? _scratch;        // serializes Δ
+    private readonly ErrorFeedback _feedback = new(); // top-k's residual; follows the trainable set (ErrorFeedback remaps it)
     private string? _cachedFrozen;  // frozen-part hash of _model's weights for the last trainable set
     private string? _cachedTrainable;
     private double? _measuredFlops;
@@ -251,10 +260,29 @@ public sealed class DeviceClient : IDisposable
             await AbandonAsync(a.TaskId, "on-device validation: " + problem, ct).ConfigureAwait(false);
             return;
         }
-        // Δ travels as a parameter payload of the trainable set (the scratch model holds Δ as its weights).
-        update.Delta.CopyTo(_scratch!.Weights);
-        var payload = ParameterSerializer.Serialize(_scratch, set);
-        await UploadAsync(a, payload, update, ct).ConfigureAwait(false);
+        var codec = CodecFor(a);
+        byte[] payload;
+        if (codec is null)
+        {
+            // Δ travels as a parameter payload of the trainable set (the scratch model holds Δ as its weights).
+            update.Delta.CopyTo(_scratch!.Weights);
+            payload = ParameterSerializer.Serialize(_scratch, set);
+        }
+        else payload = UpdateCompression.Encode(codec, update.Delta, ranges, UpdateCompression.EncodingRng(a.Seed), codec.UsesErrorFeedback ? _feedback : null);
+        await UploadAsync(a, payload, Wire.CodecName(codec), update, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The codec of this task's update: the device's own choice, else the task's; null for the parameter format.</summary>
+    private UpdateCodec? CodecFor(V1.TaskAssignment a)
+    {
+        if (_o.Codec is { } own) return own.Kind == CodecKind.Float32 ? null : own;
+        try { return Wire.UpdateCodecOf(a.Codec); }
+        catch (FormatException e)
+        {
+            // A newer server's codec this client does not know: the parameter format is always accepted.
+            _log($"Task {a.TaskId} asks for codec '{a.Codec}', unknown here ({e.Message}); sending float32.");
+            return null;
+        }
     }
 
     /// <summary>Brings <see cref="_model"/> to the task's base weights: the trainable part only when the cached frozen part still matches.</summary>
@@ -309,7 +337,7 @@ public sealed class DeviceClient : IDisposable
         return buffer;
     }
 
-    private async Task UploadAsync(V1.TaskAssignment a, byte[] payload, LocalUpdate update, CancellationToken ct)
+    private async Task UploadAsync(V1.TaskAssignment a, byte[] payload, string codec, LocalUpdate update, CancellationToken ct)
     {
         string sha = Convert.ToHexStringLower(SHA256.HashData(payload));
         int chunkBytes = Math.Max(1024, _enrolment!.ChunkBytes);
@@ -321,7 +349,7 @@ public sealed class DeviceClient : IDisposable
             int length = (int)Math.Min(chunkBytes, payload.Length - offset);
             var chunk = new V1.UpdateChunk
             {
-                TaskId = a.TaskId, Offset = offset, TotalBytes = payload.Length, Sha256 = sha,
+                TaskId = a.TaskId, Offset = offset, TotalBytes = payload.Length, Sha256 = sha, Codec = codec,
                 Data = ByteString.CopyFrom(payload, (int)offset, length),
                 Samples = update.Samples, TrainLoss = update.Loss, TrainAccuracy = update.Accuracy,
             };
@@ -340,7 +368,7 @@ public sealed class DeviceClient : IDisposable
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 << Math.Min(failures, 6))), ct).ConfigureAwait(false);
                 try
                 {
-                    var ask = await _channel.CallAsync(FederationMethods.SubmitUpdate, new V1.UpdateChunk { TaskId = a.TaskId, Offset = 0, TotalBytes = payload.Length, Sha256 = sha, Samples = update.Samples },
+                    var ask = await _channel.CallAsync(FederationMethods.SubmitUpdate, new V1.UpdateChunk { TaskId = a.TaskId, Offset = 0, TotalBytes = payload.Length, Sha256 = sha, Samples = update.Samples, Codec = codec },
                         V1.SubmitReply.Parser, _token, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
                     offset = ask.AcknowledgedBytes;
                     _log($"Task {a.TaskId}: resuming upload at byte {offset:N0} of {payload.Length:N0}.");
@@ -362,7 +390,7 @@ public sealed class DeviceClient : IDisposable
                 case V1.Verdict.Rejected: _refused++; break;
                 default: _dropped++; break;
             }
-            _log($"Task {a.TaskId}: {reply.Verdict} (global version {reply.GlobalVersion}).");
+            _log($"Task {a.TaskId}: {reply.Verdict} (global version {reply.GlobalVersion}; {ByteSize.Format(payload.Length)} up, {(codec.Length == 0 ? "float32" : codec)}).");
             return;
         }
     }

@@ -1,5 +1,6 @@
 using Ftte.Engine.Training;
 using Ftte.Federation;
+using Ftte.Federation.Compression;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Ftte.Engine;
@@ -72,4 +73,22 @@ public static class Wire
         if (at < weights.Length) hash.AppendData(MemoryMarshal.AsBytes(weights[at..]));
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    /// <summary>Longest codec name read from the wire (the longest real ones, e.g. "topk:0.0001", are far shorter).</summary>
+    public const int MaxCodecName = 64;
+
+    /// <summary>
+    /// The codec an update chunk (or a task) names: null for the parameter format — an empty name, as devices without
+    /// codecs send, or "float32" —, else the <see cref="UpdateCodec"/>. Throws <see cref="FormatException"/> naming the
+    /// allowed names.
+    /// </summary>
+    public static UpdateCodec? UpdateCodecOf(string? name)
+    {
+        string text = name?.Trim() ?? "";
+        if (text.Length > MaxCodecName) throw new FormatException($"codec name of {text.Length} characters (at most {MaxCodecName}); expected one of {UpdateCodec.AllowedText}.");
+        return text.Length == 0 || text == UpdateCodec.Float32.Name ? null : UpdateCodec.Parse(text);
+    }
+
+    /// <summary>The name a chunk carries for <paramref name="codec"/>: empty for the parameter format (null or float32), so old servers read it.</summary>
+    public static string CodecName(UpdateCodec? codec) => codec is null || codec.Kind == CodecKind.Float32 ? "" : codec.Name;
 }

@@ -8,6 +8,7 @@ using Ftte.Engine.Models;
 using Ftte.Engine.Planning;
 using Ftte.Engine.Training;
 using Ftte.Federation;
+using Ftte.Federation.Compression;
 using Ftte.Protocol;
 using Ftte.Server.Storage;
 using Google.Protobuf;
@@ -46,6 +47,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
     private readonly Evaluator _evaluator;      // on its own model copy, outside the lock
     private readonly DatasetView _evalSet;
     private readonly Action<string> _log;
+    private readonly CodecPolicy _codecs;
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private readonly Timer _sweep;
     private readonly List<Timer> _timers = [];
@@ -89,11 +91,16 @@ public sealed class FederationServer : IFederationHost, IDisposable
         public required TaskTicket Ticket;
         public required float[] BaseWeights;
         public required WeightRange[] Ranges;
+        /// <summary>Trained coordinates: what a compressed update encodes.</summary>
+        public required int Coordinates;
+        /// <summary>Size of the update in the parameter format (float32).</summary>
         public required long PayloadBytes;
         public required long PlannedPeak;
         public required string FrozenHash;
         public double LastActivity;
         public bool Delivered;
+        /// <summary>The codec of the chunks held so far (null before the first).</summary>
+        public string? UploadCodec;
     }
 
     private FederationServer(ServerStore store, ServerConfig config, StoredRun run, Model model, DatasetSplits data, Action<string> log)
@@ -103,6 +110,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
         _serve = config.Server;
         _run = run;
         _log = log;
+        _codecs = _serve.Codecs();
         _global = new GlobalModel(model);
         _scratch = model.Clone();
         _evalModel = model.Clone();
@@ -241,6 +249,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             Ticket = ticket,
             BaseWeights = baseWeights,
             Ranges = shape.Ranges,
+            Coordinates = UpdateCompression.CountOf(shape.Ranges),
             PayloadBytes = shape.Bytes,
             PlannedPeak = shape.Peak,
             FrozenHash = spec.Broadcast == Broadcast.TrainableOnly ? Wire.FrozenHash(baseWeights, shape.Ranges) : "",
@@ -478,6 +487,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             Seed = Rng.Mix(_config.Seed, (ulong)task.Ticket.TaskId + 1),
             DeadlineSeconds = _serve.TaskTimeout,
             PlannedPeakBytes = task.PlannedPeak,
+            Codec = Wire.CodecName(_codecs.For(_devices[task.Ticket.DeviceId].Tier)),
         };
     }
 
@@ -519,35 +529,56 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 throw NotLive(deviceId, chunk.TaskId);
             if (task.Ticket.DeviceId != deviceId)
                 throw Refuse("foreign-task", StatusCode.PermissionDenied, $"Task {chunk.TaskId} was not given to this device.");
-            if (chunk.TotalBytes != task.PayloadBytes)
+            UpdateCodec? codec;
+            try { codec = Wire.UpdateCodecOf(chunk.Codec); }
+            catch (FormatException e)
+            {
+                throw Refuse("bad-codec", StatusCode.InvalidArgument, $"The update for task {chunk.TaskId} names an unknown codec: {e.Message}");
+            }
+            // The exact size follows from the codec and the task's trainable set, so a wrong length is refused at the first chunk.
+            long total = codec is null ? task.PayloadBytes : codec.EncodedSize(task.Coordinates);
+            if (chunk.TotalBytes != total)
                 throw Refuse("wrong-shape", StatusCode.InvalidArgument,
-                    $"The update for task {chunk.TaskId} must be {task.PayloadBytes:N0} bytes (trainable set '{task.Ticket.Spec.TrainableKey}'); total_bytes says {chunk.TotalBytes:N0}.");
+                    $"The update for task {chunk.TaskId} must be {total:N0} bytes (trainable set '{task.Ticket.Spec.TrainableKey}', {task.Coordinates:N0} values, codec {codec?.Name ?? "float32"}); total_bytes says {chunk.TotalBytes:N0}.");
             if (chunk.Data.Length > _serve.ChunkBytes)
                 throw Refuse("chunk-too-large", StatusCode.ResourceExhausted, $"Chunk of {chunk.Data.Length:N0} bytes exceeds the server's chunk size {_serve.ChunkBytes:N0}.");
             if (chunk.Offset < 0)
                 throw Refuse("bad-offset", StatusCode.OutOfRange, $"Task {chunk.TaskId}: offset {chunk.Offset} is negative. Resume from {_store.AcknowledgedBytes(chunk.TaskId)} (send an empty chunk to ask).");
             task.LastActivity = Now;
+            string codecName = codec?.Name ?? "float32";
+            if (task.UploadCodec != codecName)
+            {
+                if (task.UploadCodec is not null && _store.AcknowledgedBytes(chunk.TaskId) > 0)
+                {
+                    if (chunk.Offset != 0)
+                        throw Refuse("bad-codec", StatusCode.InvalidArgument,
+                            $"Task {chunk.TaskId}: the bytes held so far are {task.UploadCodec}; this chunk says {codecName}. Resume with {task.UploadCodec}, or start again from offset 0.");
+                    // A device restarted with another codec starts over: the bytes held encode what it no longer sends.
+                    _store.DeleteUpload(chunk.TaskId);
+                }
+                task.UploadCodec = codecName;
+            }
             long acknowledged;
             if (chunk.Data.IsEmpty) acknowledged = _store.AcknowledgedBytes(chunk.TaskId);
             else
             {
                 try
                 {
-                    acknowledged = _store.AppendChunk(chunk.TaskId, chunk.Offset, chunk.Data.Span, task.PayloadBytes);
+                    acknowledged = _store.AppendChunk(chunk.TaskId, chunk.Offset, chunk.Data.Span, total);
                 }
                 catch (StoreException e)
                 {
                     throw Refuse("bad-offset", StatusCode.OutOfRange, $"Task {chunk.TaskId}: {e.Message} Resume from {_store.AcknowledgedBytes(chunk.TaskId)} (send an empty chunk to ask).");
                 }
-                _bytesUp += Math.Max(0, Math.Min(chunk.Offset + chunk.Data.Length, task.PayloadBytes) - Math.Max(chunk.Offset, acknowledged - chunk.Data.Length));
+                _bytesUp += Math.Max(0, Math.Min(chunk.Offset + chunk.Data.Length, total) - Math.Max(chunk.Offset, acknowledged - chunk.Data.Length));
             }
-            if (acknowledged < task.PayloadBytes)
+            if (acknowledged < total)
                 return new V1.SubmitReply { AcknowledgedBytes = acknowledged, Verdict = V1.Verdict.Pending, GlobalVersion = _global.Version };
-            return Complete(deviceId, task, chunk);
+            return Complete(deviceId, task, chunk, codec, total);
         }
     }
 
-    private V1.SubmitReply Complete(int deviceId, LiveTask task, V1.UpdateChunk chunk)
+    private V1.SubmitReply Complete(int deviceId, LiveTask task, V1.UpdateChunk chunk, UpdateCodec? codec, long total)
     {
         long taskId = task.Ticket.TaskId;
         byte[] payload = _store.LoadUpload(taskId);
@@ -559,25 +590,29 @@ public sealed class FederationServer : IFederationHost, IDisposable
         var device = _devices[deviceId];
         string? problem = null;
         float[] delta = new float[_global.Model.ParameterCount];
-        _scratch.Weights.Clear();
+        // Decoded into a model-length Δ first; every check below runs on what the strategy would see.
         try
         {
-            ParameterSerializer.DeserializeExact(_scratch, task.Ticket.Spec.Trainable, payload);
+            if (codec is null)
+            {
+                _scratch.Weights.Clear();
+                ParameterSerializer.DeserializeExact(_scratch, task.Ticket.Spec.Trainable, payload);
+                foreach (var r in task.Ranges) _scratch.Weights.Slice(r.Offset, r.Length).CopyTo(delta.AsSpan(r.Offset));
+            }
+            else UpdateCompression.Decode(codec, payload, task.Ranges, delta);
         }
         catch (FormatException e)
         {
-            problem = $"malformed payload: {e.Message}";
+            problem = codec is null ? $"malformed payload: {e.Message}" : $"malformed {codec.Name} payload: {e.Message}";
         }
         if (problem is null)
         {
-            var w = _scratch.Weights;
             double norm2 = 0;
             foreach (var r in task.Ranges)
                 for (int j = r.Offset; j < r.End; j++)
                 {
-                    float x = w[j];
+                    float x = delta[j];
                     if (!float.IsFinite(x)) { problem = $"non-finite value {x} at parameter {j}"; goto done; }
-                    delta[j] = x;
                     norm2 += (double)x * x;
                 }
             long count = 0;
@@ -650,7 +685,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
         }
         AfterStrategy(accepted);
         Wake();
-        return new V1.SubmitReply { AcknowledgedBytes = task.PayloadBytes, Verdict = Wire.ToWire(verdict), GlobalVersion = _global.Version };
+        return new V1.SubmitReply { AcknowledgedBytes = total, Verdict = Wire.ToWire(verdict), GlobalVersion = _global.Version };
     }
 
     private readonly Queue<double> _recentRms = new();

@@ -1,5 +1,6 @@
 using Ftte.Core.Config;
 using Ftte.Data;
+using Ftte.Federation.Compression;
 using Ftte.Federation.Config;
 
 namespace Ftte.Server;
@@ -80,12 +81,22 @@ public sealed record ServeConfig : IValidatableConfig
     [ConfigDoc("Stored model versions kept besides version 0 and the newest.")]
     [ConfigRange(1)]
     public int KeepVersions { get; init; } = 20;
+    [ConfigDoc("Codec the server asks devices to send updates with: float32 (the parameter format), float16, q8, q4, q2 (unbiased stochastic rounding, a float32 scale per 256 values), topk:R (the share R of largest |Δ|, error feedback kept on the device). A device may choose another (ftte join --codec); any known codec is accepted, and every check runs on the decoded update.")]
+    public string Codec { get; init; } = "float32";
+    [ConfigDoc("Per device tier (as declared at enrolment, ftte join --tier), a codec replacing codec, e.g. {\"sensor\": \"q4\"}.")]
+    public IReadOnlyDictionary<string, string> CodecTiers { get; init; } = new Dictionary<string, string>();
     [ConfigDoc("Keep answering for this long after the run ends, so devices learn it ended, then exit.")]
     [DurationValue, ConfigRange(0)]
     public double FinishGrace { get; init; } = 10;
 
+    /// <summary>The codecs asked for, by tier (validated: names parse).</summary>
+    public CodecPolicy Codecs() => CodecPolicy.Parse(Codec, CodecTiers);
+
     public void Validate(string path)
     {
+        if (!UpdateCodec.TryParse(Codec, out _, out string? error)) throw new ConfigException(ConfigPath.Child(path, "codec"), error);
+        foreach (var (tier, codec) in CodecTiers)
+            if (!UpdateCodec.TryParse(codec, out _, out error)) throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "codecTiers"), tier), error);
         if (ChunkBytes + 1024 > MaxMessageBytes)
             throw new ConfigException(ConfigPath.Child(path, "chunkBytes"), $"a chunk of {ChunkBytes:N0} bytes plus its envelope does not fit maxMessageBytes ({MaxMessageBytes:N0}); lower chunkBytes or raise maxMessageBytes.");
         if (LongPoll >= OnlineWindow)

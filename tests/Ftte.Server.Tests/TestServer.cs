@@ -181,7 +181,7 @@ internal sealed class TestServer : IAsyncDisposable
 
     /// <summary>Uploads a whole payload in chunks of the server's chunk size; returns the last reply.</summary>
     public async Task<V1.SubmitReply> UploadAsync(Device device, long taskId, byte[] payload, int samples = 50, string? sha256 = null,
-        long? totalBytes = null, int? chunkBytes = null)
+        long? totalBytes = null, int? chunkBytes = null, string codec = "")
     {
         int chunk = chunkBytes ?? device.Enrolment.ChunkBytes;
         string sha = sha256 ?? Sha256(payload);
@@ -189,7 +189,7 @@ internal sealed class TestServer : IAsyncDisposable
         for (int offset = 0; offset < payload.Length; offset += chunk)
         {
             int length = Math.Min(chunk, payload.Length - offset);
-            reply = await SubmitAsync(device, Chunk(taskId, payload, offset, length, samples, sha, totalBytes));
+            reply = await SubmitAsync(device, Chunk(taskId, payload, offset, length, samples, sha, totalBytes, codec));
             bool last = offset + length == payload.Length;
             if (!last)
             {
@@ -200,8 +200,10 @@ internal sealed class TestServer : IAsyncDisposable
         return reply!;
     }
 
-    public static V1.UpdateChunk Chunk(long taskId, byte[] payload, int offset, int length, int samples = 50, string? sha256 = null, long? totalBytes = null) => new()
+    public static V1.UpdateChunk Chunk(long taskId, byte[] payload, int offset, int length, int samples = 50, string? sha256 = null, long? totalBytes = null,
+        string codec = "") => new()
     {
+        Codec = codec,
         TaskId = taskId,
         Offset = offset,
         TotalBytes = totalBytes ?? payload.Length,

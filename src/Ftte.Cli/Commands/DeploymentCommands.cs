@@ -7,6 +7,7 @@ using Ftte.Client;
 using Ftte.Core;
 using Ftte.Core.Config;
 using Ftte.Data;
+using Ftte.Federation.Compression;
 using Ftte.Protocol;
 using Ftte.Server;
 using V1 = Ftte.Protocol.V1;
@@ -119,13 +120,17 @@ internal static class DeploymentCommands
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final summary." };
         var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Withhold an update if accuracy on this device's validation share drops by more than this (0.05 = 5 points)." };
         var maxNorm = new Option<double?>("--max-update-norm") { Description = "Withhold an update whose L2 norm exceeds this." };
+        var codec = new Option<string?>("--codec") { Description = $"Send updates with this codec instead of the one the server asks for (server.codec): {UpdateCodec.AllowedText}." };
         var command = new Command("join", "Join a federation as a device: train on local data with the engine, send updates; until the server ends the run.")
         {
-            server, token, data, memory, name, throttle, flops, tier, ca, seed, quiet, maxDrop, maxNorm,
+            server, token, data, memory, name, throttle, flops, tier, ca, seed, quiet, maxDrop, maxNorm, codec,
         };
         command.SetAction((r, ct) => Cli.RunAsync(async () =>
         {
             var spec = PartitionSpec.Parse(r.GetValue(data)!);
+            UpdateCodec? updateCodec = null;
+            if (r.GetValue(codec) is { } codecName && !UpdateCodec.TryParse(codecName, out updateCodec, out string? codecError))
+                throw new ArgumentException("--codec: " + codecError);
             long memoryBytes = ByteSize.Parse(r.GetValue(memory)!);
             var (local, validation) = spec.LoadParts(new DataOptions());
             var checks = new List<UpdateCheck>(UpdateChecks.Defaults);
@@ -151,6 +156,7 @@ internal static class DeploymentCommands
                 Tier = r.GetValue(tier)!,
                 TrustedCertificate = trusted,
                 Seed = r.GetValue(seed),
+                Codec = updateCodec,
                 Checks = checks,
                 Log = silent ? null : line => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {deviceName}: {line}"),
             });

@@ -57,9 +57,6 @@ internal sealed class TaskTrainer : IDisposable
         }
     }
 
-    /// <summary>Sub-stream of a task's seed that its update's encoding draws from.</summary>
-    private const ulong CodecStream = 0xC0DEC;
-
     public int Workers => _threads.Length;
     /// <summary>Wall-clock seconds spent inside engine training, summed over workers.</summary>
     public double TrainingSeconds => Interlocked.Read(ref _trainingTicks) / (double)Stopwatch.Frequency;
@@ -80,7 +77,7 @@ internal sealed class TaskTrainer : IDisposable
                 var local = executor.Run(job.Ticket.Spec, job.BaseWeights, job.Data, job.Seed);
                 // Stochastic rounding draws from the task's own stream: the same update whatever worker encodes it, and when.
                 if (job.Codec is { } codec)
-                    UpdateCompression.RoundTrip(codec, local.Delta, local.Ranges, Rng.ForStream(job.Seed, CodecStream), job.Feedback);
+                    UpdateCompression.RoundTrip(codec, local.Delta, local.Ranges, UpdateCompression.EncodingRng(job.Seed), job.Feedback);
                 long ticks = Stopwatch.GetTimestamp() - start;
                 Interlocked.Add(ref _trainingTicks, ticks);
                 Interlocked.Add(ref _trainingSamples, (long)job.Data.Count * job.Ticket.Spec.Local.Epochs);

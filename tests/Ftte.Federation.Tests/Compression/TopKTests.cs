@@ -186,6 +186,26 @@ public class TopKTests
     }
 
     [Fact]
+    public void EncodeThenDecode_IsRoundTrip_AndABadEncodingLeavesTheDestinationUntouched()
+    {
+        var delta = CodecFixtures.Gaussian(1000, seed: 43);
+        WeightRange[] ranges = [new(10, 100), new(500, 250)];
+        var roundTripped = (float[])delta.Clone();
+        UpdateCompression.RoundTrip(StochasticQuantizer.Q4, roundTripped, ranges, UpdateCompression.EncodingRng(5));
+
+        var wire = UpdateCompression.Encode(StochasticQuantizer.Q4, delta, ranges, UpdateCompression.EncodingRng(5));
+        var decoded = (float[])delta.Clone();
+        UpdateCompression.Decode(StochasticQuantizer.Q4, wire, ranges, decoded);
+        Assert.Equal(roundTripped, decoded);
+
+        // A code outside the 4-bit alphabet in the last byte: found after earlier blocks decoded, yet nothing is written.
+        wire[^1] = 0xFF;
+        var destination = new float[1000];
+        Assert.Throws<FormatException>(() => UpdateCompression.Decode(StochasticQuantizer.Q4, wire, ranges, destination));
+        Assert.All(destination, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
     public void RoundTrip_WithFeedback_KeepsTheResidualOverTheRanges()
     {
         var delta = CodecFixtures.Gaussian(1000, seed: 42);
