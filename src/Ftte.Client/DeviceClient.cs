@@ -105,6 +105,8 @@ public sealed class DeviceClient : IDisposable
     private int _withheld;
     private int _tasks, _accepted, _dropped, _refused, _abandoned, _reconnects;
     private long _bytesDown, _bytesUp;
+    /// <summary>Secure tasks' exchanges still going on (the unmasking round outlives the upload).</summary>
+    private readonly List<(Task Run, SecureExchange Exchange, CancellationTokenSource Cts)> _exchanges = [];
 
     public DeviceClient(DeviceOptions options)
     {
@@ -133,11 +135,16 @@ public sealed class DeviceClient : IDisposable
                 unreachableSince = null;
                 if (reply.Wait is { } wait)
                 {
-                    if (wait.RunFinished) return Summary(wait.Reason);
+                    if (wait.RunFinished)
+                    {
+                        await DrainExchangesAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                        return Summary(wait.Reason);
+                    }
                     if (wait.RetryAfterMs > 0) await Task.Delay(wait.RetryAfterMs, ct).ConfigureAwait(false);
                     continue;
                 }
                 await RunTaskAsync(reply.Task, trainer, ct).ConfigureAwait(false);
+                await DrainExchangesAsync(TimeSpan.Zero).ConfigureAwait(false);
             }
             catch (RpcException e) when (e.Status == StatusCode.Unauthenticated && _enrolment is not null)
             {
@@ -221,6 +228,16 @@ public sealed class DeviceClient : IDisposable
         await FetchBaseAsync(a, set, ranges, ct).ConfigureAwait(false);
         var baseWeights = model.Weights.ToArray();
 
+        // Secure aggregation: the key exchange runs beside training; it outlives the upload (the unmasking round).
+        var exchangeCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        SecureExchange? exchange = null;
+        if (a.Secure is not null)
+        {
+            exchange = new SecureExchange(_channel, () => _token, a.TaskId, TimeSpan.FromSeconds(Math.Clamp(_o.LongPoll.TotalSeconds, 1, 10)), _log);
+            _exchanges.Add((exchange.RunAsync(exchangeCts.Token), exchange, exchangeCts));
+        }
+        else exchangeCts.Dispose();
+
         using var taskCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var heartbeat = HeartbeatLoopAsync(a, taskCts);
         LocalUpdate update;
@@ -238,6 +255,7 @@ public sealed class DeviceClient : IDisposable
         {
             _dropped++;
             _log($"Task {a.TaskId} was cancelled by the server.");
+            if (exchange is not null) await exchangeCts.CancelAsync().ConfigureAwait(false);
             return;
         }
         finally
@@ -247,6 +265,7 @@ public sealed class DeviceClient : IDisposable
         }
         if (update.Delta.Length != model.ParameterCount)
         {
+            if (exchange is not null) await exchangeCts.CancelAsync().ConfigureAwait(false);
             await AbandonAsync(a.TaskId, $"the local trainer returned {update.Delta.Length} values for a {model.ParameterCount}-parameter model", ct).ConfigureAwait(false);
             return;
         }
@@ -257,7 +276,24 @@ public sealed class DeviceClient : IDisposable
             if (check(context) is not { } problem) continue;
             _withheld++;
             _abandoned--; // counted as withheld, not as a memory refusal
+            if (exchange is not null) await exchangeCts.CancelAsync().ConfigureAwait(false);
             await AbandonAsync(a.TaskId, "on-device validation: " + problem, ct).ConfigureAwait(false);
+            return;
+        }
+        if (exchange is not null)
+        {
+            // Only the masked form leaves the device: the trained coordinates, clipped/weighted/noised as the server's
+            // plan says, encoded, masked — after the group's key exchange, which may still be going on.
+            var values = new float[UpdateCompression.CountOf(ranges)];
+            UpdateCompression.Gather(update.Delta, ranges, values);
+            var masked = await exchange.MaskAsync(values, ct).ConfigureAwait(false);
+            if (masked is null)
+            {
+                _dropped++;
+                _log($"Task {a.TaskId}: left its secure aggregation group before masking ({exchange.Ended}); the update is not sent.");
+                return;
+            }
+            await UploadAsync(a, SecureWire.EncodeMasked(masked, a.Secure!.RingBits), SecureWire.MaskedCodec, update, ct).ConfigureAwait(false);
             return;
         }
         var codec = CodecFor(a);
@@ -431,6 +467,27 @@ public sealed class DeviceClient : IDisposable
     {
         var remaining = TimeSpan.FromSeconds(seconds) - watch.Elapsed;
         return remaining > TimeSpan.Zero ? Task.Delay(remaining, ct) : Task.CompletedTask;
+    }
+
+    /// <summary>Collects secure exchanges that have ended (all of them, after at most <paramref name="wait"/>, when the run is over).</summary>
+    private async Task DrainExchangesAsync(TimeSpan wait)
+    {
+        for (int i = _exchanges.Count - 1; i >= 0; i--)
+        {
+            var (run, exchange, cts) = _exchanges[i];
+            if (!run.IsCompleted)
+            {
+                if (wait == TimeSpan.Zero) continue;
+                try { await run.WaitAsync(wait).ConfigureAwait(false); }
+                catch (TimeoutException) { await cts.CancelAsync().ConfigureAwait(false); }
+                try { await run.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            }
+            _bytesDown += exchange.BytesDown;
+            _bytesUp += exchange.BytesUp;
+            exchange.Dispose();
+            cts.Dispose();
+            _exchanges.RemoveAt(i);
+        }
     }
 
     private DeviceSummary Summary(string reason) =>

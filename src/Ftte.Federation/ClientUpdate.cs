@@ -26,6 +26,12 @@ public sealed class ClientUpdate
     public required int Staleness { get; init; }
 
     public int DeviceId => Task.DeviceId;
+
+    /// <summary>
+    /// Secure aggregation on a real server: the device's masked input, the only form its update reaches the server in;
+    /// <see cref="Delta"/> is then empty. Null for updates in the clear (and in simulation, where the member masks later).
+    /// </summary>
+    public Privacy.SecAgg.MaskedInput? Masked { get; init; }
 }
 
 /// <summary>What a strategy did with an update; the host counts each kind.</summary>

@@ -32,4 +32,6 @@ public interface IFederationHost
     /// aggregation's keys, shares and unmasking). The simulator counts them; a real server counts its bytes itself.
     /// </summary>
     void AddTraffic(int deviceId, long bytesDown, long bytesUp) { }
+    /// <summary>How secure aggregation reaches devices: a real server's message queues; null: in-process members (simulation).</summary>
+    Privacy.SecAgg.ISecureTransport? SecureTransport => null;
 }

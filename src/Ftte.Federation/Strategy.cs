@@ -69,4 +69,7 @@ public abstract class Strategy
 
     /// <summary>What the strategy decided that a reader of the report should know (e.g. the trainable set chosen); after <see cref="Start"/>.</summary>
     public virtual IReadOnlyList<string> Notes => [];
+
+    /// <summary>The strategy's secure aggregation groups, when it sums updates under SecAgg (a server routes the protocol's messages to them); null otherwise.</summary>
+    public virtual Privacy.SecAgg.SecureGroups? SecureAggregation => null;
 }

@@ -10,4 +10,5 @@ public static class FederationMethods
     public const string SubmitUpdate = "/" + Service + "/SubmitUpdate";
     public const string Heartbeat = "/" + Service + "/Heartbeat";
     public const string GetStatus = "/" + Service + "/GetStatus";
+    public const string SecureAggregation = "/" + Service + "/SecureAggregation";
 }

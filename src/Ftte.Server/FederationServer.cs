@@ -9,6 +9,7 @@ using Ftte.Engine.Planning;
 using Ftte.Engine.Training;
 using Ftte.Federation;
 using Ftte.Federation.Compression;
+using Ftte.Federation.Privacy.SecAgg;
 using Ftte.Protocol;
 using Ftte.Server.Storage;
 using Google.Protobuf;
@@ -63,6 +64,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
     private readonly Queue<(int, V1.ModelPart, string)> _payloadOrder = new();
     private readonly Queue<double> _acceptTimes = new();
     private readonly Dictionary<string, long> _unsavedRefusals = new(StringComparer.Ordinal);
+    private readonly SecureMailboxes _mailboxes = new();
 
     private long _nextTaskId;
     private bool _started, _finished, _commitDue, _wakeRequested, _evalRunning;
@@ -297,6 +299,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
 
     public void WaitForDevices() => _wakeRequested = true;
 
+    /// <summary>Secure aggregation's messages wait in per-task mailboxes for the devices' polls.</summary>
+    public ISecureTransport SecureTransport => _mailboxes;
+
     public void Commit(int updatesMerged)
     {
         _global.Advance();
@@ -487,7 +492,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
             Seed = Rng.Mix(_config.Seed, (ulong)task.Ticket.TaskId + 1),
             DeadlineSeconds = _serve.TaskTimeout,
             PlannedPeakBytes = task.PlannedPeak,
-            Codec = Wire.CodecName(_codecs.For(_devices[task.Ticket.DeviceId].Tier)),
+            Codec = spec.Masked is null ? Wire.CodecName(_codecs.For(_devices[task.Ticket.DeviceId].Tier)) : SecureWire.MaskedCodec,
+            Secure = spec.Masked is { } masked ? new V1.SecureTask { RingBits = masked.WordBytes * 8 } : null,
         };
     }
 
@@ -529,23 +535,32 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 throw NotLive(deviceId, chunk.TaskId);
             if (task.Ticket.DeviceId != deviceId)
                 throw Refuse("foreign-task", StatusCode.PermissionDenied, $"Task {chunk.TaskId} was not given to this device.");
-            UpdateCodec? codec;
-            try { codec = Wire.UpdateCodecOf(chunk.Codec); }
-            catch (FormatException e)
+            UpdateCodec? codec = null;
+            bool masked = chunk.Codec == SecureWire.MaskedCodec;
+            if (task.Ticket.Spec.Masked is not null && !masked)
+                throw Refuse("not-masked", StatusCode.InvalidArgument,
+                    $"Task {chunk.TaskId} is under secure aggregation: its update travels masked (codec \"{SecureWire.MaskedCodec}\"), never in the clear.");
+            if (masked && task.Ticket.Spec.Masked is null)
+                throw Refuse("bad-codec", StatusCode.InvalidArgument, $"Task {chunk.TaskId} is not under secure aggregation; send its update in the clear (any update codec).");
+            if (!masked)
             {
-                throw Refuse("bad-codec", StatusCode.InvalidArgument, $"The update for task {chunk.TaskId} names an unknown codec: {e.Message}");
+                try { codec = Wire.UpdateCodecOf(chunk.Codec); }
+                catch (FormatException e)
+                {
+                    throw Refuse("bad-codec", StatusCode.InvalidArgument, $"The update for task {chunk.TaskId} names an unknown codec: {e.Message}");
+                }
             }
             // The exact size follows from the codec and the task's trainable set, so a wrong length is refused at the first chunk.
-            long total = codec is null ? task.PayloadBytes : codec.EncodedSize(task.Coordinates);
+            long total = masked ? task.Ticket.Spec.Masked!.Bytes(task.Coordinates) : codec is null ? task.PayloadBytes : codec.EncodedSize(task.Coordinates);
             if (chunk.TotalBytes != total)
                 throw Refuse("wrong-shape", StatusCode.InvalidArgument,
-                    $"The update for task {chunk.TaskId} must be {total:N0} bytes (trainable set '{task.Ticket.Spec.TrainableKey}', {task.Coordinates:N0} values, codec {codec?.Name ?? "float32"}); total_bytes says {chunk.TotalBytes:N0}.");
+                    $"The update for task {chunk.TaskId} must be {total:N0} bytes (trainable set '{task.Ticket.Spec.TrainableKey}', {task.Coordinates:N0} values, codec {(masked ? SecureWire.MaskedCodec : codec?.Name ?? "float32")}); total_bytes says {chunk.TotalBytes:N0}.");
             if (chunk.Data.Length > _serve.ChunkBytes)
                 throw Refuse("chunk-too-large", StatusCode.ResourceExhausted, $"Chunk of {chunk.Data.Length:N0} bytes exceeds the server's chunk size {_serve.ChunkBytes:N0}.");
             if (chunk.Offset < 0)
                 throw Refuse("bad-offset", StatusCode.OutOfRange, $"Task {chunk.TaskId}: offset {chunk.Offset} is negative. Resume from {_store.AcknowledgedBytes(chunk.TaskId)} (send an empty chunk to ask).");
             task.LastActivity = Now;
-            string codecName = codec?.Name ?? "float32";
+            string codecName = masked ? SecureWire.MaskedCodec : codec?.Name ?? "float32";
             if (task.UploadCodec != codecName)
             {
                 if (task.UploadCodec is not null && _store.AcknowledgedBytes(chunk.TaskId) > 0)
@@ -574,11 +589,11 @@ public sealed class FederationServer : IFederationHost, IDisposable
             }
             if (acknowledged < total)
                 return new V1.SubmitReply { AcknowledgedBytes = acknowledged, Verdict = V1.Verdict.Pending, GlobalVersion = _global.Version };
-            return Complete(deviceId, task, chunk, codec, total);
+            return Complete(deviceId, task, chunk, codec, total, masked);
         }
     }
 
-    private V1.SubmitReply Complete(int deviceId, LiveTask task, V1.UpdateChunk chunk, UpdateCodec? codec, long total)
+    private V1.SubmitReply Complete(int deviceId, LiveTask task, V1.UpdateChunk chunk, UpdateCodec? codec, long total, bool masked)
     {
         long taskId = task.Ticket.TaskId;
         byte[] payload = _store.LoadUpload(taskId);
@@ -589,11 +604,14 @@ public sealed class FederationServer : IFederationHost, IDisposable
         }
         var device = _devices[deviceId];
         string? problem = null;
-        float[] delta = new float[_global.Model.ParameterCount];
-        // Decoded into a model-length Δ first; every check below runs on what the strategy would see.
+        float[] delta = masked ? [] : new float[_global.Model.ParameterCount];
+        MaskedInput? maskedInput = null;
+        // Decoded into a model-length Δ first; every check below runs on what the strategy would see. A masked input
+        // shows nothing but its shape (the group's session checks its round and member) and the declared metadata.
         try
         {
-            if (codec is null)
+            if (masked) maskedInput = SecureWire.DecodeMasked(payload, task.Coordinates, task.Ticket.Spec.Masked!.WordBytes * 8);
+            else if (codec is null)
             {
                 _scratch.Weights.Clear();
                 ParameterSerializer.DeserializeExact(_scratch, task.Ticket.Spec.Trainable, payload);
@@ -603,9 +621,14 @@ public sealed class FederationServer : IFederationHost, IDisposable
         }
         catch (FormatException e)
         {
-            problem = codec is null ? $"malformed payload: {e.Message}" : $"malformed {codec.Name} payload: {e.Message}";
+            problem = masked ? $"malformed masked input: {e.Message}" : codec is null ? $"malformed payload: {e.Message}" : $"malformed {codec.Name} payload: {e.Message}";
         }
-        if (problem is null)
+        if (problem is null && masked)
+        {
+            if (chunk.Samples < 1 || chunk.Samples > device.TrainSamples)
+                problem = $"samples {chunk.Samples} outside 1–{device.TrainSamples} (what the device declared at enrolment)";
+        }
+        else if (problem is null)
         {
             double norm2 = 0;
             foreach (var r in task.Ranges)
@@ -652,6 +675,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             TrainAccuracy = chunk.TrainAccuracy,
             ReceivedAt = now,
             Staleness = tau,
+            Masked = maskedInput,
         };
         _live.Remove(taskId);
         _deviceStates[deviceId].Task = -1;
@@ -663,7 +687,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
             UpdateVerdict.DroppedLate => TaskState.DroppedLate,
             _ => TaskState.Rejected,
         };
-        PendingUpdate? accepted = verdict == UpdateVerdict.Accepted
+        // A masked input is not kept as pending: without its group's in-memory session it means nothing after a restart.
+        PendingUpdate? accepted = verdict == UpdateVerdict.Accepted && !masked
             ? new PendingUpdate(taskId, deviceId, task.Ticket.BaseVersion, tau, chunk.Samples, chunk.TrainLoss, chunk.TrainAccuracy, now, task.Ticket.Spec.TrainableKey, delta)
             : null;
         // Durable before the reply. A server step first writes the version the update helped make (so a crash right
@@ -672,9 +697,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
         bool stepped = _commitDue;
         if (stepped) AfterStrategy(accepted);
         _store.CompleteTask(taskId, state, null, DateTimeOffset.UtcNow, stepped ? null : accepted);
-        if (accepted is not null)
+        if (verdict == UpdateVerdict.Accepted)
         {
-            RememberNorm(update);
+            if (!masked) RememberNorm(update);
             _accepted++;
             _acceptTimes.Enqueue(now);
         }
@@ -723,6 +748,77 @@ public sealed class FederationServer : IFederationHost, IDisposable
     }
 
     /// <summary>Liveness, and task progress or abandonment.</summary>
+    /// <summary>
+    /// One step of a secure task's SecAgg exchange: takes the device's answer to the last message (and its readiness),
+    /// then returns the next message for it, long-polling up to <see cref="V1.SecAggRequest.WaitSeconds"/>.
+    /// </summary>
+    public async Task<V1.SecAggReply> SecureAggregationAsync(int deviceId, V1.SecAggRequest request, CancellationToken ct)
+    {
+        SecureMailboxes.Mailbox box;
+        Task signal;
+        lock (_gate)
+        {
+            _deviceStates[deviceId].LastSeen = Now;
+            if (_finished) return new V1.SecAggReply { Wait = new V1.Wait { RunFinished = true, Reason = _finishReason } };
+            var groups = _strategy.SecureAggregation
+                ?? throw Refuse("not-secure", StatusCode.FailedPrecondition, $"This run ({_strategy.Name}) does not use secure aggregation; no task has a SecAgg exchange.");
+            long taskId = request.TaskId;
+            if (!_mailboxes.TryGet(taskId, out box))
+            {
+                if (_live.TryGetValue(taskId, out var live) && live.Ticket.DeviceId == deviceId && live.Ticket.Spec.Masked is not null)
+                    box = _mailboxes.Open(taskId, deviceId);
+                else
+                {
+                    var stored = _store.LoadTask(taskId);
+                    if (stored is null) throw Refuse("unknown-task", StatusCode.NotFound, $"No task {taskId}.");
+                    if (stored.DeviceId != deviceId) throw Refuse("foreign-task", StatusCode.PermissionDenied, $"Task {taskId} was not given to this device.");
+                    return new V1.SecAggReply { Done = new V1.SecAggDone { Detail = $"task {taskId} has no secure exchange going on (it is over, or was never secure)" } };
+                }
+            }
+            if (box.DeviceId != deviceId) throw Refuse("foreign-task", StatusCode.PermissionDenied, $"Task {taskId} was not given to this device.");
+            if (_live.TryGetValue(taskId, out var task)) task.LastActivity = Now;
+            _bytesUp += request.CalculateSize();
+            try
+            {
+                switch (request.AnswerCase)
+                {
+                    case V1.SecAggRequest.AnswerOneofCase.Advertise: groups.Receive(this, taskId, SecureWire.FromWire(request.Advertise)); break;
+                    case V1.SecAggRequest.AnswerOneofCase.ShareKeys: groups.Receive(this, taskId, SecureWire.FromWire(request.ShareKeys)); break;
+                    case V1.SecAggRequest.AnswerOneofCase.Unmask: groups.Receive(this, taskId, SecureWire.FromWire(request.Unmask)); break;
+                }
+                if (request.Ready) groups.Ready(this, taskId);
+            }
+            catch (SecAggException e)
+            {
+                AfterStrategy(null);
+                throw Refuse("secagg", StatusCode.InvalidArgument, $"Task {taskId}: {e.Message}");
+            }
+            AfterStrategy(null);
+            if (TakeMessage(taskId, box) is { } now) return now;
+            signal = box.NextSignal();
+        }
+        try
+        {
+            await signal.WaitAsync(TimeSpan.FromSeconds(Math.Clamp(request.WaitSeconds, 0, _serve.LongPoll)), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+        }
+        lock (_gate)
+        {
+            if (TakeMessage(request.TaskId, box) is { } later) return later;
+            return new V1.SecAggReply { Wait = new V1.Wait { RunFinished = _finished, Reason = _finished ? _finishReason : "nothing for this task yet" } };
+        }
+    }
+
+    private V1.SecAggReply? TakeMessage(long taskId, SecureMailboxes.Mailbox box)
+    {
+        if (!box.Messages.TryDequeue(out var reply)) return null;
+        if (reply.MessageCase == V1.SecAggReply.MessageOneofCase.Done) _mailboxes.Remove(taskId);
+        _bytesDown += reply.CalculateSize();
+        return reply;
+    }
+
     public V1.HeartbeatReply Heartbeat(int deviceId, V1.HeartbeatRequest request)
     {
         lock (_gate)
@@ -1033,6 +1129,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             d.Waiter?.TrySetResult(null);
             d.Waiter = null;
         }
+        _mailboxes.WakeAll();
         FlushRefusals();
         _store.FlushTouches();
         if (_serve.FinishGrace == 0) _completion.TrySetResult();

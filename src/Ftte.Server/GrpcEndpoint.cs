@@ -32,6 +32,8 @@ public static class GrpcEndpoint
             Task.FromResult(server.GetModel(server.Authenticate(c.Request.Headers.Authorization), req)));
         Route(app, FederationMethods.SubmitUpdate, V1.UpdateChunk.Parser, route, (req, c) =>
             Task.FromResult(server.Submit(server.Authenticate(c.Request.Headers.Authorization), req)));
+        Route(app, FederationMethods.SecureAggregation, V1.SecAggRequest.Parser, route, (req, c) =>
+            server.SecureAggregationAsync(server.Authenticate(c.Request.Headers.Authorization), req, c.RequestAborted));
         Route(app, FederationMethods.Heartbeat, V1.HeartbeatRequest.Parser, route, (req, c) =>
             Task.FromResult(server.Heartbeat(server.Authenticate(c.Request.Headers.Authorization), req)));
         // Any other path under the service, or any other service: UNIMPLEMENTED, as gRPC servers answer.

@@ -226,7 +226,7 @@ public sealed class FtteStrategy : Strategy
         if (Options.SecureAggregation is { } secureOptions)
         {
             _secure = new SecureGroups(secureOptions, Options.BufferSize, set.Ranges(model),
-                Options.Weighting == FtteWeighting.None ? null : Staleness, _private, Rng.Mix(Options.Seed, 0x5A5A), Release)
+                Options.Weighting == FtteWeighting.None ? null : Staleness, _private, Rng.Mix(Options.Seed, 0x5A5A), Release, host.SecureTransport)
             {
                 ServerLearningRate = Options.ServerLearningRate,
                 EligibleDevices = () => Participation.EligibleDevices,
@@ -313,6 +313,7 @@ public sealed class FtteStrategy : Strategy
     }
 
     public override PrivacySpent? PrivacySpent => _private?.Spent;
+    public override SecureGroups? SecureAggregation => _secure;
     public override string? SaveState() => _private?.SaveState();
     public override void RestoreState(string state) => _private?.RestoreState(state);
 
@@ -325,6 +326,18 @@ public sealed class FtteStrategy : Strategy
         {
             _secure?.Failed(host, update.Task.TaskId);
             verdict = UpdateVerdict.DroppedStale;
+        }
+        else if (_secure is not null && update.Masked is { } masked)
+        {
+            // A real device's masked input: nothing in it can be checked but its shape, which the group's session does.
+            try { verdict = _secure.Receive(host, update.Task.TaskId, masked) == SecureVerdict.Accepted ? UpdateVerdict.Accepted : UpdateVerdict.DroppedLate; }
+            catch (SecAggException)
+            {
+                Rejected++;
+                _secure.Failed(host, update.Task.TaskId);
+                verdict = UpdateVerdict.Rejected;
+            }
+            StopReason ??= _secure.Exhausted;
         }
         else if (_secure is not null)
         {

@@ -168,6 +168,8 @@ public sealed class SecureGroups
     /// <summary>Survivors summed over applied groups.</summary>
     public long Contributions { get; private set; }
     public TimeSpan ServerCryptoTime => _serverCrypto.Elapsed;
+    /// <summary>Answers that came when their group no longer waited for them (resends, late members).</summary>
+    public int IgnoredAnswers { get; private set; }
     /// <summary>The last failure of a group, for the run notes.</summary>
     public string? LastFailure { get; private set; }
 
@@ -345,10 +347,17 @@ public sealed class SecureGroups
     public void Receive(IFederationHost host, long taskId, UnmaskResponse message) =>
         Answer(host, taskId, Phase.Unmasking, group => group.Server!.Receive(message));
 
+    /// <summary>
+    /// An answer the group waits for is taken (a malformed one throws); one it no longer waits for — a resend after a lost
+    /// reply, or too late for its phase's deadline — is ignored: it can neither help nor harm the round.
+    /// </summary>
     private void Answer(IFederationHost host, long taskId, Phase phase, Action<Group> receive)
     {
         if (!_byTask.TryGetValue(taskId, out var entry) || entry.Group.Phase != phase || !entry.Group.Awaiting.Contains(entry.Member.Index))
-            throw new SecAggException(SecAggError.WrongPhase, entry.Group?.Id ?? -1, $"Task {taskId} sent a {phase} message its group is not waiting for.");
+        {
+            IgnoredAnswers++;
+            return;
+        }
         var group = entry.Group;
         Server(() => receive(group));
         group.Awaiting.Remove(entry.Member.Index);
