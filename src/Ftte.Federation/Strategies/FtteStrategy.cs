@@ -208,7 +208,7 @@ public sealed class FtteStrategy : Strategy
         {
             PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
             _private = new PrivateStep(model.ParameterCount, dp with { BufferSize = Options.BufferSize },
-                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model));
+                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model), Participation);
         }
         _accumulator = new DeltaAccumulator(model.ParameterCount);
         _meanSum = new double[model.ParameterCount];
@@ -281,8 +281,13 @@ public sealed class FtteStrategy : Strategy
     }
 
     public override PrivacySpent? PrivacySpent => _private?.Spent;
+    public override PrivacySpent? PrivacyPerDevice => _private?.UnsampledBound();
     public override string? SaveState() => _private?.SaveState();
-    public override void RestoreState(string state) => _private?.RestoreState(state);
+    public override void RestoreState(string state)
+    {
+        _private?.RestoreState(state);
+        StopReason ??= _private?.Exhausted;
+    }
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {
@@ -291,14 +296,15 @@ public sealed class FtteStrategy : Strategy
         UpdateVerdict verdict;
         if (Options.MaxStaleness is { } cap && update.Staleness > cap)
             verdict = UpdateVerdict.DroppedStale;
+        else if (_private is not null && !_private.Admits(update.DeviceId))
+            verdict = UpdateVerdict.DroppedLate; // past its participation cap
         else if (_private is not null && IsValid(host, update))
         {
             // DP step (DP-FedAvg with FTTE's age weight ≤ 1): x ← x + η_g·(Σ a_i·clip(Δ_i) + N(0, z²C²))/K.
-            if (_private.Add(update, Options.Weighting == FtteWeighting.None ? 1.0 : Staleness.Weight(update.Staleness)))
-            {
-                if (_private.TryRelease(host.Global.Weights, Participation.EligibleDevices, Options.ServerLearningRate)) host.Commit(Options.BufferSize);
-                else StopReason = _private.Exhausted;
-            }
+            if (_private.Add(update, Options.Weighting == FtteWeighting.None ? 1.0 : Staleness.Weight(update.Staleness))
+                && _private.TryRelease(host.Global.Weights, Options.ServerLearningRate))
+                host.Commit(Options.BufferSize);
+            StopReason = _private.Exhausted;
             verdict = UpdateVerdict.Accepted;
         }
         else if (!IsValid(host, update))
@@ -428,11 +434,19 @@ public sealed class FtteStrategy : Strategy
             .. PrivacyNote(_private),
         ];
 
-    /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>).</summary>
-    internal static IEnumerable<string> PrivacyNote(PrivateStep? dp) =>
-        dp?.UnsampledBound() is { } bound
-            ? [$"DP worst case without the sampling assumption: the most active device took part in {dp.MaxStepsPerDevice:N0} step(s): ε ≤ {bound.Epsilon.ToString("0.###", CultureInfo.InvariantCulture)} at δ = {bound.Delta.ToString("0.#e0", CultureInfo.InvariantCulture)} for it."]
-            : [];
+    /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>), and the cap's promise.</summary>
+    internal static IEnumerable<string> PrivacyNote(PrivateStep? dp)
+    {
+        if (dp is null) yield break;
+        var inv = CultureInfo.InvariantCulture;
+        if (dp.Cap is { } cap)
+        {
+            var promise = PrivateStep.UnsampledEpsilon(dp.Aggregator.Options, cap);
+            yield return string.Create(inv, $"DP participation cap: every device joins at most {cap} released steps, so every device has ε ≤ {promise.Epsilon:0.###} at δ = {PrivacyFormat.Delta(promise.Delta)} without the sampling assumption.");
+        }
+        if (dp.UnsampledBound() is { } bound)
+            yield return string.Create(inv, $"DP worst case without the sampling assumption: the most active device took part in {dp.MostStepsByOneDevice:N0} step(s): ε ≤ {bound.Epsilon:0.###} at δ = {PrivacyFormat.Delta(bound.Delta)} for it.");
+    }
 
     /// <summary>Budget, choice, bytes and participation, for the run log.</summary>
     public string Describe()
