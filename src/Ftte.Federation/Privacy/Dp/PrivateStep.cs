@@ -209,6 +209,6 @@ public sealed class PrivateStep
         if (Cap is not { } cap || Exhausted is not null) return;
         int open = OpenDevices, k = _dp.Options.BufferSize;
         if (open < k)
-            Exhausted = $"participation cap: {_participation.RetiredDevices:N0} device(s) have joined their {cap} released steps, {open} can still take part, fewer than the K = {k} a step needs";
+            Exhausted = $"participation cap: {open} device(s) can still be in a step, fewer than the K = {k} a step needs; {_participation.RetiredDevices:N0} have reached the cap of {cap} steps (counting updates already accepted)";
     }
 }
