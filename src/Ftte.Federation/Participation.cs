@@ -11,6 +11,8 @@ public sealed class Participation
     private readonly List<bool>? _eligible;
 
     private int _admitted;
+    // Devices that may no longer take part although their memory fits (a DP participation cap): they leave the pool.
+    private readonly HashSet<int> _retired = [];
 
     private Participation(bool[]? eligible, long requiredBytes, int excluded, long excludedSamples, long totalSamples, bool ignoredMemory, int devices = 0)
     {
@@ -33,11 +35,25 @@ public sealed class Participation
     public long TotalSamples { get; private set; }
     /// <summary>True when the memory check was switched off for a like-for-like comparison.</summary>
     public bool IgnoredMemory { get; }
-    /// <summary>Devices that may take part (the population a DP step samples from).</summary>
-    public int EligibleDevices => _eligible is null ? _admitted : _eligible.Count(e => e);
+    /// <summary>Devices that may take part (the population a DP step samples from); retired devices are not counted.</summary>
+    public int EligibleDevices => (_eligible is null ? _admitted : _eligible.Count(e => e)) - _retired.Count;
+    /// <summary>Devices taken out of the pool by <see cref="Retire"/>.</summary>
+    public int RetiredDevices => _retired.Count;
     public double ExcludedDataShare => TotalSamples == 0 ? 0 : (double)ExcludedSamples / TotalSamples;
 
-    public bool IsEligible(int deviceId) => _eligible is null || (deviceId < _eligible.Count && _eligible[deviceId]);
+    public bool IsEligible(int deviceId) => (_eligible is null || (deviceId < _eligible.Count && _eligible[deviceId])) && !_retired.Contains(deviceId);
+
+    /// <summary>Whether <see cref="Retire"/> took this device out.</summary>
+    public bool IsRetired(int deviceId) => _retired.Contains(deviceId);
+
+    /// <summary>
+    /// Takes an eligible device out of the pool for the rest of the run (it has used up its DP participation cap): it is no
+    /// longer dispatched to and no longer counted in <see cref="EligibleDevices"/>. A device that is not eligible is left as is.
+    /// </summary>
+    public void Retire(int deviceId)
+    {
+        if (IsEligible(deviceId)) _retired.Add(deviceId);
+    }
 
     /// <summary>
     /// A device that joined after the strategy started (deployment): the same memory rule decides. Ids are dense,
@@ -73,8 +89,9 @@ public sealed class Participation
             : new Participation(eligible, requiredBytes, excluded, excludedSamples, total, false);
     }
 
-    public override string ToString() => IgnoredMemory
+    public override string ToString() => (IgnoredMemory
         ? $"memory check off (needs {Ftte.Core.ByteSize.Format(RequiredBytes)})"
         : ExcludedDevices == 0 ? "all devices fit"
-        : $"{ExcludedDevices} device(s) cannot fit {Ftte.Core.ByteSize.Format(RequiredBytes)}, holding {ExcludedDataShare:P1} of the data, left out";
+        : $"{ExcludedDevices} device(s) cannot fit {Ftte.Core.ByteSize.Format(RequiredBytes)}, holding {ExcludedDataShare:P1} of the data, left out")
+        + (_retired.Count > 0 ? $"; {_retired.Count} device(s) retired at the participation cap" : "");
 }

@@ -62,6 +62,12 @@ public abstract class Strategy
     public virtual Privacy.PrivacySpent? PrivacySpent => null;
 
     /// <summary>
+    /// Client-level DP without the sampling assumption: ε of the device that joined the most released steps so far (with
+    /// a participation cap, at most the cap's bound); null without DP or before the first step.
+    /// </summary>
+    public virtual Privacy.PrivacySpent? PrivacyPerDevice => null;
+
+    /// <summary>
     /// Set when the strategy can make no more progress and the run should end (e.g. its privacy budget is spent); hosts
     /// check it after every event and stop with this reason.
     /// </summary>

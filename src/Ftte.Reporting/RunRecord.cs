@@ -83,6 +83,8 @@ public sealed record RunSummary
     /// <summary>Client-level DP spent by the end of the run (ε at <see cref="PrivacyDelta"/>); null without DP.</summary>
     public double? Epsilon { get; init; }
     public double? PrivacyDelta { get; init; }
+    /// <summary>ε at <see cref="PrivacyDelta"/> without the sampling assumption, for the device that joined the most steps; null without DP.</summary>
+    public double? EpsilonPerDevice { get; init; }
 }
 
 /// <summary>A finished run: its points in time order and its summary.</summary>

@@ -167,6 +167,7 @@ public static class SummaryJson
         {
             Number(json, "epsilon", epsilon);
             Number(json, "privacyDelta", s.PrivacyDelta ?? double.NaN);
+            if (s.EpsilonPerDevice is double perDevice) Number(json, "epsilonPerDevice", perDevice);
         }
 
         json.WriteStartArray("notes");

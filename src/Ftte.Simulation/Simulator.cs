@@ -598,6 +598,7 @@ public sealed class Simulator
                 Notes = notes,
                 Epsilon = _strategy.PrivacySpent?.Epsilon,
                 PrivacyDelta = _strategy.PrivacySpent?.Delta,
+                EpsilonPerDevice = _strategy.PrivacyPerDevice?.Epsilon,
             };
             return new RunResult(summary, _points);
         }

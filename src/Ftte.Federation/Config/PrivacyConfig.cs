@@ -12,12 +12,15 @@ public sealed record PrivacyConfig
     [ConfigDoc("C: the L2 norm each update is clipped to (the starting value with adaptiveQuantile).")]
     [ConfigRange(1e-9)]
     public double ClipNorm { get; init; } = 1.0;
-    [ConfigDoc("ε_max: the run stops before a step would take ε above it; absent: no limit (ε is still reported).")]
+    [ConfigDoc("ε_max: the run stops before a step would take ε above it (with maxParticipations, the per-device ε without sampling; else the sampled ε); absent: no limit (ε is still reported).")]
     [ConfigRange(1e-6)]
     public double? MaxEpsilon { get; init; }
     [ConfigDoc("δ at which ε is reported and the budget kept.")]
     [ConfigRange(1e-12, 0.1)]
     public double Delta { get; init; } = 1e-5;
+    [ConfigDoc("Participation cap: a device joins at most this many released steps, then gets no more tasks, so every device's ε is at most that of this many unsampled Gaussian steps at z (`ftte privacy epsilon --q 1 --steps N`); maxEpsilon then bounds that per-device figure. Absent: no cap.")]
+    [ConfigRange(1)]
+    public int? MaxParticipations { get; init; }
     [ConfigDoc("Adapt C towards this quantile of update norms (Andrew et al. 2021); absent: C stays fixed.")]
     [ConfigRange(0.01, 0.99)]
     public double? AdaptiveQuantile { get; init; }
@@ -33,6 +36,7 @@ public sealed record PrivacyConfig
         ClipNorm = ClipNorm,
         BufferSize = bufferSize,
         MaxEpsilon = MaxEpsilon,
+        MaxParticipations = MaxParticipations,
         Delta = Delta,
         AdaptiveClipping = AdaptiveQuantile is { } quantile ? new AdaptiveClippingOptions(TargetQuantile: quantile) : null,
     };

@@ -136,6 +136,15 @@ public sealed record StrategyConfig : IValidatableConfig
             if (!allowed.Contains(key))
                 throw new ConfigException(ConfigPath.Child(path, key),
                     $"'{key}' does not apply to {Kind.ToString().ToLowerInvariant()}; its keys are {string.Join(", ", allowed)} (plus kind, name, trainable).");
+        if (Privacy is { AdaptiveQuantile: not null } dp)
+        {
+            // Adaptive clipping splits z between the sum and a count noised with σ_b = K/20 (Andrew et al. 2021):
+            // z_Δ = (z⁻² − (2σ_b)⁻²)^(−½) exists only when 2σ_b > z. Said here, not after the other strategies of a compare ran.
+            int k = BufferSize ?? 10;
+            if (2 * (k / 20.0) <= dp.NoiseMultiplier)
+                throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "privacy"), "adaptiveQuantile"), string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"adaptive clipping noises its count with σ_b = K/20 = {k / 20.0:0.###}, which needs 2σ_b > noiseMultiplier = {dp.NoiseMultiplier:0.###}; drop adaptiveQuantile (fixed clipNorm) or use bufferSize > {Math.Floor(10 * dp.NoiseMultiplier):0}."));
+        }
         if (Privacy is not null && Kind == StrategyKind.Ftte)
         {
             if (Weighting == "age-and-variance")
@@ -165,6 +174,8 @@ public sealed record StrategyConfig : IValidatableConfig
                 throw new ConfigException(ConfigPath.Child(path, "nestedBudgets"), "nested budgets cannot be combined with secureAggregation yet; remove one of them.");
             if (Privacy?.AdaptiveQuantile is not null)
                 throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "privacy"), "adaptiveQuantile"), "adaptive clipping counts clipped updates one by one, which secure aggregation hides; use a fixed clipNorm.");
+            if (Privacy?.MaxParticipations is not null)
+                throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "privacy"), "maxParticipations"), "a participation cap is not enforced under secureAggregation yet; remove one of them.");
         }
         if (Budget is not null)
         {

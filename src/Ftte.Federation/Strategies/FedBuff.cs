@@ -41,9 +41,14 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
     protected override int? TargetInFlight => StopReason is null ? Options.Concurrency : 0;
 
     public override PrivacySpent? PrivacySpent => _private?.Spent;
+    public override PrivacySpent? PrivacyPerDevice => _private?.UnsampledBound();
     public override IReadOnlyList<string> Notes => [.. FtteStrategy.PrivacyNote(_private)];
     public override string? SaveState() => _private?.SaveState();
-    public override void RestoreState(string state) => _private?.RestoreState(state);
+    public override void RestoreState(string state)
+    {
+        _private?.RestoreState(state);
+        StopReason ??= _private?.Exhausted;
+    }
 
     protected override void OnStart(IFederationHost host)
     {
@@ -51,7 +56,7 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
         {
             PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
             _private = new PrivateStep(host.Global.Model.ParameterCount, dp with { BufferSize = Options.BufferSize },
-                noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), Spec.Trainable.Ranges(host.Global.Model));
+                noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), Spec.Trainable.Ranges(host.Global.Model), Participation);
         }
         Refill(host);
     }
@@ -62,13 +67,12 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
         if (StopReason is not null) return UpdateVerdict.DroppedLate;
         if (_private is not null)
         {
-            if (Options.MaxStaleness is not { } limit || update.Staleness <= limit)
+            if (!_private.Admits(update.DeviceId)) verdict = UpdateVerdict.DroppedLate; // past its participation cap
+            else if (Options.MaxStaleness is not { } limit || update.Staleness <= limit)
             {
-                if (_private.Add(update, Staleness.Weight(update.Staleness)))
-                {
-                    if (_private.TryRelease(host.Global.Weights, Participation.EligibleDevices, Options.ServerLearningRate)) host.Commit(Options.BufferSize);
-                    else StopReason = _private.Exhausted;
-                }
+                if (_private.Add(update, Staleness.Weight(update.Staleness)) && _private.TryRelease(host.Global.Weights, Options.ServerLearningRate))
+                    host.Commit(Options.BufferSize);
+                StopReason = _private.Exhausted;
                 verdict = UpdateVerdict.Accepted;
             }
         }

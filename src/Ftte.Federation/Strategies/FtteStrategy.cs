@@ -221,7 +221,7 @@ public sealed class FtteStrategy : Strategy
                 ? dp with { BufferSize = SecureGroups.SizeFor(sa, Options.BufferSize), MinContributors = dp.MinContributors ?? Options.BufferSize }
                 : dp with { BufferSize = Options.BufferSize };
             _private = new PrivateStep(model.ParameterCount, stepOptions,
-                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model));
+                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model), Participation);
         }
         if (Options.SecureAggregation is { } secureOptions)
         {
@@ -229,7 +229,6 @@ public sealed class FtteStrategy : Strategy
                 Options.Weighting == FtteWeighting.None ? null : Staleness, _private, Rng.Mix(Options.Seed, 0x5A5A), Release, host.SecureTransport)
             {
                 ServerLearningRate = Options.ServerLearningRate,
-                EligibleDevices = () => Participation.EligibleDevices,
             };
         }
         _accumulator = new DeltaAccumulator(model.ParameterCount);
@@ -314,8 +313,13 @@ public sealed class FtteStrategy : Strategy
 
     public override PrivacySpent? PrivacySpent => _private?.Spent;
     public override SecureGroups? SecureAggregation => _secure;
+    public override PrivacySpent? PrivacyPerDevice => _private?.UnsampledBound();
     public override string? SaveState() => _private?.SaveState();
-    public override void RestoreState(string state) => _private?.RestoreState(state);
+    public override void RestoreState(string state)
+    {
+        _private?.RestoreState(state);
+        StopReason ??= _private?.Exhausted;
+    }
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {
@@ -350,14 +354,15 @@ public sealed class FtteStrategy : Strategy
             else verdict = _secure.Deliver(host, update) == SecureVerdict.Accepted ? UpdateVerdict.Accepted : UpdateVerdict.DroppedLate;
             StopReason ??= _secure.Exhausted;
         }
+        else if (_private is not null && !_private.Admits(update.DeviceId))
+            verdict = UpdateVerdict.DroppedLate; // past its participation cap
         else if (_private is not null && IsValid(host, update))
         {
             // DP step (DP-FedAvg with FTTE's age weight ≤ 1): x ← x + η_g·(Σ a_i·clip(Δ_i) + N(0, z²C²))/K.
-            if (_private.Add(update, Options.Weighting == FtteWeighting.None ? 1.0 : Staleness.Weight(update.Staleness)))
-            {
-                if (_private.TryRelease(host.Global.Weights, Participation.EligibleDevices, Options.ServerLearningRate)) host.Commit(Options.BufferSize);
-                else StopReason = _private.Exhausted;
-            }
+            if (_private.Add(update, Options.Weighting == FtteWeighting.None ? 1.0 : Staleness.Weight(update.Staleness))
+                && _private.TryRelease(host.Global.Weights, Options.ServerLearningRate))
+                host.Commit(Options.BufferSize);
+            StopReason = _private.Exhausted;
             verdict = UpdateVerdict.Accepted;
         }
         else if (!IsValid(host, update))
@@ -495,12 +500,21 @@ public sealed class FtteStrategy : Strategy
             .. (_secure is null ? [] : new[] { _secure.Describe() }),
         ];
 
-    /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>).</summary>
-    internal static IEnumerable<string> PrivacyNote(PrivateStep? dp) =>
-        dp?.UnsampledBound() is { } bound
-            ? [$"DP worst case without the sampling assumption: the most active device took part in {dp.MaxStepsPerDevice:N0} step(s): ε ≤ {bound.Epsilon.ToString("0.###", CultureInfo.InvariantCulture)} at δ = {bound.Delta.ToString("0.#e0", CultureInfo.InvariantCulture)} for it.",
-               $"DP clip norm at the end: C = {dp.Aggregator.ClipNorm.ToString("G4", CultureInfo.InvariantCulture)}; noise on each coordinate of a step's sum: {dp.Last?.SumNoiseStddev.ToString("G4", CultureInfo.InvariantCulture) ?? "—"}."]
-            : [];
+    /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>), and the cap's promise.</summary>
+    internal static IEnumerable<string> PrivacyNote(PrivateStep? dp)
+    {
+        if (dp is null) yield break;
+        var inv = CultureInfo.InvariantCulture;
+        if (dp.Cap is { } cap)
+        {
+            var promise = PrivateStep.UnsampledEpsilon(dp.Aggregator.Options, cap);
+            yield return string.Create(inv, $"DP participation cap: every device joins at most {cap} released steps, so every device has ε ≤ {promise.Epsilon:0.###} at δ = {PrivacyFormat.Delta(promise.Delta)} without the sampling assumption.");
+        }
+        if (dp.UnsampledBound() is { } bound)
+            yield return string.Create(inv, $"DP worst case without the sampling assumption: the most active device took part in {dp.MostStepsByOneDevice:N0} step(s): ε ≤ {bound.Epsilon:0.###} at δ = {PrivacyFormat.Delta(bound.Delta)} for it.");
+        if (dp.Last is { } last)
+            yield return string.Create(inv, $"DP clip norm at the end: C = {dp.Aggregator.ClipNorm:G4}; noise on each coordinate of a step's sum: {last.SumNoiseStddev:G4}.");
+    }
 
     /// <summary>Budget, choice, bytes and participation, for the run log.</summary>
     public string Describe()

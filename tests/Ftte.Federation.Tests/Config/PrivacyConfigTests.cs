@@ -42,4 +42,15 @@ public sealed class PrivacyConfigTests
         e = Assert.Throws<ConfigException>(() => Parse("""{ "kind": "fedbuff", "privacy": { "epsilon": 8 } }"""));
         Assert.Contains("epsilon", e.Message);
     }
+
+    [Fact]
+    public void AdaptiveClipping_WithANoiseMultiplierItsCountNoiseCannotCover_IsRefusedAtParse_NamingTheKey()
+    {
+        // σ_b = K/20 = 0.5 leaves nothing for the sum when z ≥ 2σ_b = 1 (Andrew et al. 2021's split of z).
+        var e = Assert.Throws<ConfigException>(() => Parse("""{ "kind": "ftte", "bufferSize": 10, "privacy": { "noiseMultiplier": 2.86, "adaptiveQuantile": 0.5 } }"""));
+        Assert.Contains("privacy.adaptiveQuantile", e.Message);
+        Assert.Contains("bufferSize > 28", e.Message);
+        Parse("""{ "kind": "ftte", "bufferSize": 29, "privacy": { "noiseMultiplier": 2.86, "adaptiveQuantile": 0.5 } }""");
+        Parse("""{ "kind": "ftte", "bufferSize": 10, "privacy": { "noiseMultiplier": 0.77, "adaptiveQuantile": 0.5 } }""");
+    }
 }

@@ -29,8 +29,17 @@ public sealed record ClientDpOptions
     public int? MinContributors { get; init; }
     /// <summary>Adaptive clipping (Andrew et al. 2021); null keeps C fixed.</summary>
     public AdaptiveClippingOptions? AdaptiveClipping { get; init; }
-    /// <summary>ε_max: a step that would take ε above it is refused; null: no limit, ε is still reported.</summary>
+    /// <summary>
+    /// ε_max: a step that would take ε above it is refused; null: no limit, ε is still reported. With
+    /// <see cref="MaxParticipations"/> it bounds the per-device guarantee (see <see cref="PrivateStep"/>), not the sampled ε.
+    /// </summary>
     public double? MaxEpsilon { get; init; }
+    /// <summary>
+    /// Participation cap: a device contributes to at most this many released steps, then leaves the pool, so every device's
+    /// ε is at most that of this many unsampled Gaussian mechanisms at z, with no sampling assumption (enforced by
+    /// <see cref="PrivateStep"/>); null: no cap.
+    /// </summary>
+    public int? MaxParticipations { get; init; }
     /// <summary>δ at which ε is reported and the budget is kept (default 1e-5).</summary>
     public double Delta { get; init; } = 1e-5;
     /// <summary>RDP → (ε, δ) conversion; default the improved one.</summary>
@@ -53,7 +62,14 @@ public sealed record DpRelease(long Step, PrivacySpent Spent, double Q, double N
     double ClipNorm, double NextClipNorm, int Contributors, double? UnclippedFraction);
 
 /// <summary>To resume a run after a restart: the accountant and the clipping norm.</summary>
-public sealed record ClientDpState(RdpAccountantState Accountant, double ClipNorm);
+public sealed record ClientDpState(RdpAccountantState Accountant, double ClipNorm)
+{
+    /// <summary>
+    /// Released steps each device contributed to (<see cref="PrivateStep"/>'s; the aggregator itself does not keep them), so a
+    /// restarted server still enforces the participation cap. Null in states saved before it was kept: no counts.
+    /// </summary>
+    public Dictionary<int, long>? StepsPerDevice { get; init; }
+}
 
 /// <summary>
 /// Client-level DP for a buffered server step (DP-FedAvg, McMahan et al. 2018; adaptive clipping, Andrew et al. 2021),
@@ -367,6 +383,7 @@ public sealed class ClientDpAggregator
         if (o.MinContributors is { } t && (t < 1 || t > o.BufferSize))
             throw new ArgumentOutOfRangeException(nameof(o), t, $"DP minContributors must be in [1, K = {o.BufferSize}]; got {t}.");
         if (o.MaxEpsilon is { } e && !(e > 0)) throw new ArgumentOutOfRangeException(nameof(o), e, $"DP maxEpsilon must be > 0; got {e}.");
+        if (o.MaxParticipations is < 1) throw new ArgumentOutOfRangeException(nameof(o), o.MaxParticipations, $"DP maxParticipations must be ≥ 1 or absent; got {o.MaxParticipations}.");
         RdpToDp.ValidateDelta(o.Delta);
         return o;
     }

@@ -137,6 +137,8 @@ public sealed class SecureGroups
         if (GroupSize < bufferSize)
             throw new ArgumentOutOfRangeException(nameof(options), GroupSize, $"A group of {GroupSize} cannot hold the K = {bufferSize} updates a step needs; groupSize must be ≥ bufferSize.");
         if (GroupSize < 2) throw new ArgumentOutOfRangeException(nameof(options), GroupSize, "A secure aggregation group needs at least 2 members (a sum of one is that one update).");
+        if (privateStep is { Cap: not null })
+            throw new ArgumentException("A participation cap is not enforced under secure aggregation yet (a device's updates are counted when its group is applied, after it may have joined the next one); remove maxParticipations or secureAggregation.", nameof(privateStep));
         if (privateStep is { Aggregator.Options.AdaptiveClipping: not null })
             throw new ArgumentException("Adaptive clipping needs each device's clipped-or-not bit, which secure aggregation hides; use a fixed clip norm with secure aggregation.", nameof(privateStep));
         // Fail now on a ring or range the groups could never use, not at the first seal.
@@ -148,8 +150,6 @@ public sealed class SecureGroups
     public ISecureTransport Transport { get; }
     /// <summary>η_g of the step.</summary>
     public double ServerLearningRate { get; init; } = 1.0;
-    /// <summary>Devices that can take part now, for the DP sampling rate q = G / N.</summary>
-    public Func<int>? EligibleDevices { get; init; }
 
     /// <summary>G for these options and K (a DP step's options need it before the groups exist).</summary>
     public static int SizeFor(SecureAggregationOptions options, int bufferSize) =>
@@ -530,7 +530,7 @@ public sealed class SecureGroups
         if (_private is not null)
         {
             _private.AddSecureSum(full, group.Survivors);
-            if (!_private.TryRelease(host.Global.Weights, EligibleDevices?.Invoke() ?? n, ServerLearningRate))
+            if (!_private.TryRelease(host.Global.Weights, ServerLearningRate))
             {
                 Exhausted = _private.Exhausted;
                 UpdatesLost += n;
