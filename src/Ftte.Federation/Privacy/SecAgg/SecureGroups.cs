@@ -324,10 +324,10 @@ public sealed class SecureGroups
     }
 
     public void Receive(IFederationHost host, long taskId, AdvertiseKeys message) =>
-        Answer(host, taskId, Phase.Keys, group => group.Server!.Receive(message));
+        Answer(host, taskId, Phase.Keys, message.RoundId, message.ClientId, group => group.Server!.Receive(message));
 
     public void Receive(IFederationHost host, long taskId, ShareKeys message) =>
-        Answer(host, taskId, Phase.Shares, group => group.Server!.Receive(message));
+        Answer(host, taskId, Phase.Shares, message.RoundId, message.ClientId, group => group.Server!.Receive(message));
 
     /// <summary>A member's masked input (round 2), as a real device uploads it.</summary>
     public SecureVerdict Receive(IFederationHost host, long taskId, MaskedInput message)
@@ -345,14 +345,18 @@ public sealed class SecureGroups
     }
 
     public void Receive(IFederationHost host, long taskId, UnmaskResponse message) =>
-        Answer(host, taskId, Phase.Unmasking, group => group.Server!.Receive(message));
+        Answer(host, taskId, Phase.Unmasking, message.RoundId, message.ClientId, group => group.Server!.Receive(message));
 
     /// <summary>
     /// An answer the group waits for is taken (a malformed one throws); one it no longer waits for — a resend after a lost
     /// reply, or too late for its phase's deadline — is ignored: it can neither help nor harm the round.
     /// </summary>
-    private void Answer(IFederationHost host, long taskId, Phase phase, Action<Group> receive)
+    private void Answer(IFederationHost host, long taskId, Phase phase, long roundId, int clientId, Action<Group> receive)
     {
+        // A task speaks only for its own member: a message naming another member or group is an impersonation attempt.
+        if (_byTask.TryGetValue(taskId, out var own) && (roundId != own.Group.Id || clientId != own.Member.Index))
+            throw new SecAggException(SecAggError.UnknownClient, roundId,
+                $"Task {taskId} is member {own.Member.Index} of group {own.Group.Id}; its message speaks for member {clientId} of group {roundId}.");
         if (!_byTask.TryGetValue(taskId, out var entry) || entry.Group.Phase != phase || !entry.Group.Awaiting.Contains(entry.Member.Index))
         {
             IgnoredAnswers++;
