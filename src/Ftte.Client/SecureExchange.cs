@@ -30,12 +30,15 @@ internal sealed class SecureExchange(GrpcChannel channel, Func<string> token, lo
     {
         var request = new V1.SecAggRequest { TaskId = taskId };
         int failures = 0;
+        long taken = 0;                       // seq of the last server message handled (acknowledged on the next poll)
+        V1.SecAggRequest? answered = null;    // the request that carried the answer to it, to resend if it comes again
         try
         {
             while (!ct.IsCancellationRequested)
             {
                 request.WaitSeconds = (int)longPoll.TotalSeconds;
                 request.Ready = _ready;
+                request.Ack = taken;
                 _pollCarriesAnswer = request.AnswerCase != V1.SecAggRequest.AnswerOneofCase.None;
                 V1.SecAggReply reply;
                 using (_poll = CancellationTokenSource.CreateLinkedTokenSource(ct))
@@ -57,7 +60,14 @@ internal sealed class SecureExchange(GrpcChannel channel, Func<string> token, lo
                         continue;
                     }
                 }
+                if (reply.Seq != 0 && reply.Seq == taken && answered is not null)
+                {
+                    // Our answer (or its ack) was lost: the server sent the same message again; so do we.
+                    request = answered.Clone();
+                    continue;
+                }
                 request = new V1.SecAggRequest { TaskId = taskId };
+                if (reply.Seq != 0) taken = reply.Seq;
                 switch (reply.MessageCase)
                 {
                     case V1.SecAggReply.MessageOneofCase.Invitation:
@@ -83,6 +93,7 @@ internal sealed class SecureExchange(GrpcChannel channel, Func<string> token, lo
                         End(reply.Wait.Reason);
                         return;
                 }
+                answered = request.Clone();
             }
         }
         catch (Exception e) when (e is SecAggException or FormatException or RpcException)

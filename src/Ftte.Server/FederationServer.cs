@@ -794,7 +794,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 throw Refuse("secagg", StatusCode.InvalidArgument, $"Task {taskId}: {e.Message}");
             }
             AfterStrategy(null);
-            if (TakeMessage(taskId, box) is { } now) return now;
+            if (TakeMessage(taskId, box, request.Ack) is { } now) return now;
             signal = box.NextSignal();
         }
         try
@@ -806,14 +806,15 @@ public sealed class FederationServer : IFederationHost, IDisposable
         }
         lock (_gate)
         {
-            if (TakeMessage(request.TaskId, box) is { } later) return later;
+            if (TakeMessage(request.TaskId, box, request.Ack) is { } later) return later;
             return new V1.SecAggReply { Wait = new V1.Wait { RunFinished = _finished, Reason = _finished ? _finishReason : "nothing for this task yet" } };
         }
     }
 
-    private V1.SecAggReply? TakeMessage(long taskId, SecureMailboxes.Mailbox box)
+    private V1.SecAggReply? TakeMessage(long taskId, SecureMailboxes.Mailbox box, long ack)
     {
-        if (!box.Messages.TryDequeue(out var reply)) return null;
+        if (box.Next(ack) is not { } reply) return null;
+        // Done is the last word: a device that misses it hears "no secure exchange going on" (also Done) next time.
         if (reply.MessageCase == V1.SecAggReply.MessageOneofCase.Done) _mailboxes.Remove(taskId);
         _bytesDown += reply.CalculateSize();
         return reply;

@@ -16,15 +16,25 @@ internal sealed class SecureMailboxes : ISecureTransport
     internal sealed class Mailbox(int deviceId)
     {
         public int DeviceId { get; } = deviceId;
-        public Queue<V1.SecAggReply> Messages { get; } = new();
+        /// <summary>Messages not yet acknowledged, oldest first: a reply lost on the way is sent again on the next poll.</summary>
+        public List<V1.SecAggReply> Unacknowledged { get; } = [];
+        private long _nextSeq = 1;
         public TaskCompletionSource Signal { get; private set; } = NewSignal();
         /// <summary>The task's part is over; once the device has heard so, the mailbox goes.</summary>
         public bool Done { get; set; }
 
         public void Post(V1.SecAggReply reply)
         {
-            Messages.Enqueue(reply);
+            reply.Seq = _nextSeq++;
+            Unacknowledged.Add(reply);
             Signal.TrySetResult();
+        }
+
+        /// <summary>Drops what the device has taken (seq ≤ <paramref name="ack"/>); the next message to send, if any.</summary>
+        public V1.SecAggReply? Next(long ack)
+        {
+            Unacknowledged.RemoveAll(m => m.Seq <= ack);
+            return Unacknowledged.Count > 0 ? Unacknowledged[0] : null;
         }
 
         /// <summary>A fresh signal for the next long poll (the last one may have fired already).</summary>
