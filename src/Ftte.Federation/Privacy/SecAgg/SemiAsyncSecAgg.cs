@@ -4,15 +4,15 @@ namespace Ftte.Federation.Privacy.SecAgg;
 
 /// <summary>
 /// How SecAgg+ meets FTTE's buffered semi-asynchronous server (FedBuff-style: M devices in flight, a step after K
-/// updates). The design; the wiring into the server and the simulator follows it.
+/// updates). The design; <see cref="SecureGroups"/> implements it for the simulator and the real server.
 ///
 /// <para><b>Aggregation groups.</b> The server can no longer add single updates to its buffer — it only ever sees
 /// the sum of a SecAgg round — so the buffer becomes a group. The server numbers groups g = 0, 1, … and puts the
 /// next G devices it dispatches to into the open group (G ≥ K, from <see cref="GroupSize"/>; members are numbered
-/// 0 … G − 1, the round id is the group id, the graph seed is fresh per group). The task carries the group's
-/// <see cref="SecAggParameters"/> and the member index. Key advertisement and sharing run while members download
-/// and train (small messages, piggy-backed on the long poll); they close once all G members are dispatched and
-/// have answered, or at a short deadline — a member that misses them simply is not in U2. A member that finishes
+/// 0 … G − 1, the round id is the group id). The group seals when G members are dispatched or K have finished
+/// training; the invitation then carries its <see cref="SecAggParameters"/> and the member index. Key advertisement
+/// and sharing run while members train (small messages on the long poll); each phase closes once every live member
+/// has answered, or at a deadline — a member that misses it simply is not in U2. A member that finishes
 /// training uploads its masked update (<see cref="ClientSession.MaskInput"/>) instead of its delta.</para>
 ///
 /// <para><b>Closing a group.</b> The server closes the masking round when all of U2 have sent, or when at least K have
@@ -22,22 +22,23 @@ namespace Ftte.Federation.Privacy.SecAgg;
 /// step: the buffer of K updates becomes a group of |U3| ≥ K updates.</para>
 ///
 /// <para><b>Dropouts.</b> Within a group they are handled by unmasking, up to the threshold: each secret needs t of
-/// its k + 1 holders (<see cref="SecAggParameters.Recommend"/> picks k and t for the expected dropout rate). When a
+/// its k + 1 holders (groups of up to 64 use the complete graph with t = ⌊n/2⌋ + 1; larger ones
+/// <see cref="SecAggParameters.Recommend"/>'s sparse graph for the expected dropout rate). When a
 /// group cannot reach its threshold (<see cref="SecAggThresholdException"/>) nothing can be recovered — by design, no
 /// single input is revealed either: the server discards the group, counts its members' updates as dropped, makes no
 /// step, and the next group carries on. G's margin (<see cref="GroupSize"/>) and closing before the unmasking
-/// round only when it is feasible keep this rare. Groups are applied in group order, one step each.</para>
+/// round only when it is feasible keep this rare. Each group that unmasks is one step.</para>
 ///
 /// <para><b>Staleness weighting.</b> FTTE weights each update by a(τ) = s(τ), τ = version at aggregation − base
 /// version. The server cannot weight inside a masked sum (scaling y_u scales its masks, which then no longer
 /// cancel), so the client must apply the weight before masking — but the client knows its base version, not
-/// the version at aggregation. Because groups step in order, one step each, the server does know it in advance:
-/// group g is applied at the planned version P_g = (version when g opened) + (groups open ahead of g), and sends
-/// P_g with the task; the client applies a = s(P_g − base) (<see cref="PlannedAgeWeight"/>) and encodes
-/// [a·Δ, a] with <see cref="FixedPointEncoding.EncodeWeighted"/>. This is exact when no earlier group fails;
-/// a failed group makes later groups' planned τ one too large (weights slightly conservative, never
-/// over-weighting a stale update). The step is then x ← x + η_g · Σ a_i Δ_i / |U3| as in FedBuff
-/// (|U3| is public), or Σ a_i Δ_i / Σ a_i from the weight word.</para>
+/// the version at aggregation. The server plans it: when a group's shares go out, P_g = (version now) + (groups
+/// still pending ahead of g), and each member gets a = s(P_g − base) (<see cref="PlannedAgeWeight"/>) in its
+/// <see cref="MaskPlan"/>. The fast pool's and the straggler pool's groups step when they complete, not strictly
+/// in order, so P_g is an estimate (a later group completing first makes τ one larger than planned). The server
+/// knows every a_i (it knows the bases and P_g), so no weight word travels: the step is
+/// x ← x + η_g · Σ a_i Δ_i / |U3| as in FedBuff (|U3| is public). <see cref="FixedPointEncoding.EncodeWeighted"/>
+/// remains for a server that must not learn the weights.</para>
 ///
 /// <para><b>The variance term</b> v_i = 1/(1 + ρ_i), ρ_i = ‖Δ_i − Δ̄‖² / mean_j ‖Δ_j − Δ̄‖², needs each update and the
 /// buffer mean, which the server no longer has. Proposal: drop it (v ≡ 1) — the README's paper-fmnist ablation
