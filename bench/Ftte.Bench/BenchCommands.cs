@@ -13,6 +13,7 @@ internal static class BenchCommands
         ["simulate"] = ("wall time, tasks/s, samples/s and simulator overhead of a preset's comparison (default stragglers-500)", SimulationBenchmark.Run),
         ["server-load"] = ("a real `ftte serve` under N simulated devices (default 1,000) long-polling and submitting for 60 s: updates/s, p50/p99, errors, server RSS", ServerLoadBenchmark.Run),
         ["fleet-memory"] = ("managed memory of a 10,000-device fleet beyond its dataset: fleet, partition, simulator, run state", FleetMemoryBenchmark.Run),
+        ["privacy-overhead"] = ("per update of 100,000 parameters: DP clip and noise (device, server), each codec's encode/decode, bytes and error, SecAgg masking", PrivacyOverheadBenchmark.Run),
         ["secagg"] = ("SecAgg+ round, 100 devices × 100,000 parameters, 10% dropouts: device and server time, bytes, against plain aggregation", SecAggBenchmark.Run),
     };
 
