@@ -76,12 +76,14 @@ public sealed class Simulator
         public required long BytesUp;
         public TrainingJob? Job;
         public bool Downloaded;
-        /// <summary>Bytes of this download that are the frozen part's first contact (partial broadcast).</summary>
+        /// <summary>Bytes of this download that are the frozen part (partial broadcast): first contact, or again after it changed.</summary>
         public long FirstContactBytes;
+        /// <summary>The frozen part this download brings (trainable key and hash of the frozen weights), cached when it completes.</summary>
+        public string? FrozenKey;
     }
 
     /// <summary>Cached per task shape: its plan, payload sizes and the number of trained coordinates.</summary>
-    private sealed record TaskCost(MemoryPlan Plan, long TrainableBytes, long FullBytes, long UploadBytes, int TrainedCount)
+    private sealed record TaskCost(MemoryPlan Plan, long TrainableBytes, long FullBytes, long UploadBytes, int TrainedCount, WeightRange[] Ranges)
     {
         /// <summary>
         /// The upload with <paramref name="codec"/>: the parameter format's payload (tensor names, shapes, channel
@@ -113,7 +115,10 @@ public sealed class Simulator
         private readonly double[] _busySeconds;
         private readonly bool[] _contributed;
         private readonly int[] _tasksPerDevice;
-        private readonly HashSet<string>?[] _frozenCached;
+        /// <summary>Each device's cached frozen part (see <see cref="FrozenKey"/>); one per device, as a real device keeps.</summary>
+        private readonly string?[] _frozenCached;
+        /// <summary>Per trainable key: the global version its frozen hash was computed at, and the hash.</summary>
+        private readonly Dictionary<string, (int Version, ulong Hash)> _frozenHash = [];
         /// <summary>Each device's update codec; null when updates travel uncompressed.</summary>
         private readonly UpdateCodec[]? _codecs;
         /// <summary>
@@ -166,7 +171,7 @@ public sealed class Simulator
             _busySeconds = new double[n];
             _contributed = new bool[n];
             _tasksPerDevice = new int[n];
-            _frozenCached = new HashSet<string>?[n];
+            _frozenCached = new string?[n];
             _codecs = compression is null ? null : [.. sim._devices.Select(d => compression.For(d.Tier))];
             _feedback = new ErrorFeedback?[_codecs?.Any(c => c.UsesErrorFeedback) == true ? n : 0];
             _staleness = new long[_o.StalenessBuckets];
@@ -225,9 +230,11 @@ public sealed class Simulator
             long down = cost.FullBytes, firstContact = 0;
             if (spec.Broadcast == Broadcast.TrainableOnly)
             {
-                // The frozen part is cached on the device once its first download completes (keyed by the trainable
-                // set: the frozen weights never change while that set is trained).
-                bool cached = _frozenCached[deviceId]?.Contains(spec.TrainableKey) == true;
+                // The frozen part is cached on the device once its download completes, keyed as a real device keys it: by
+                // the trainable set and the hash of the frozen weights. Whatever changes them (a nested level training more,
+                // a re-selection) makes devices download the full model again, and that is counted.
+                string frozen = FrozenKey(spec, cost);
+                bool cached = _frozenCached[deviceId] == frozen;
                 down = cached ? cost.TrainableBytes : cost.FullBytes;
                 firstContact = cached ? 0 : cost.FullBytes - cost.TrainableBytes;
             }
@@ -247,7 +254,8 @@ public sealed class Simulator
             }
             else up = cost.UploadWith(codec);
             var times = TaskTimes.For(device, down, flops, up);
-            var task = new ActiveTask { Ticket = ticket, Times = times, BytesDown = down, BytesUp = up, FirstContactBytes = firstContact };
+            var task = new ActiveTask { Ticket = ticket, Times = times, BytesDown = down, BytesUp = up, FirstContactBytes = firstContact,
+                FrozenKey = firstContact > 0 ? FrozenKey(spec, cost) : null };
             _active[ticket.TaskId] = task;
 
             // Fate is drawn at dispatch from the task's own stream: a dropout at a uniform point of the task, or
@@ -387,7 +395,7 @@ public sealed class Simulator
                         if (downloading.FirstContactBytes > 0)
                         {
                             _firstContactBytes += downloading.FirstContactBytes;
-                            (_frozenCached[downloading.Ticket.DeviceId] ??= []).Add(downloading.Ticket.Spec.TrainableKey);
+                            _frozenCached[downloading.Ticket.DeviceId] = downloading.FrozenKey;
                         }
                     }
                     break;
@@ -488,6 +496,25 @@ public sealed class Simulator
             return _snapshot;
         }
 
+        /// <summary>The trainable key and an FNV-1a hash of the global weights outside its ranges, computed once per version.</summary>
+        private string FrozenKey(TaskSpec spec, TaskCost cost)
+        {
+            if (!_frozenHash.TryGetValue(spec.TrainableKey, out var known) || known.Version != _global.Version)
+            {
+                ulong h = 14695981039346656037UL;
+                var w = _global.Weights;
+                int from = 0;
+                foreach (var r in cost.Ranges.Append(new WeightRange(w.Length, 0)))
+                {
+                    for (int j = from; j < r.Offset; j++) { h ^= BitConverter.SingleToUInt32Bits(w[j]); h *= 1099511628211UL; }
+                    from = Math.Max(from, r.End);
+                }
+                known = (_global.Version, h);
+                _frozenHash[spec.TrainableKey] = known;
+            }
+            return $"{spec.TrainableKey}#{known.Hash:x16}";
+        }
+
         private TaskCost Cost(TaskSpec spec)
         {
             var key = (spec.TrainableKey, spec.Local.BatchSize, spec.Local.Optimizer);
@@ -495,7 +522,8 @@ public sealed class Simulator
             var model = _global.Model;
             var plan = MemoryPlanner.PlanTraining(model, spec.Trainable, spec.Local.BatchSize, spec.Local.Optimizer);
             long trainable = ParameterSerializer.SerializedSize(model, spec.Trainable);
-            cost = new TaskCost(plan, trainable, ParameterSerializer.SerializedSize(model), trainable, spec.Trainable.CountTrained(model));
+            var ranges = spec.Trainable.Ranges(model).OrderBy(r => r.Offset).ToArray();
+            cost = new TaskCost(plan, trainable, ParameterSerializer.SerializedSize(model), trainable, spec.Trainable.CountTrained(model), ranges);
             _costs[key] = cost;
             return cost;
         }

@@ -81,14 +81,32 @@ internal static class SimulationCommands
         return StrictJson.Parse<SimulationConfig>(json, source, overrides);
     }
 
+    /// <summary>
+    /// The comma-separated names of --strategy. Labels may hold commas themselves ("FTTE, nested subsets"), so consecutive
+    /// parts are joined back into the longest configured label they spell.
+    /// </summary>
+    private static List<string> SplitLabels(string filter, IReadOnlyList<StrategyConfig> strategies)
+    {
+        var parts = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var names = new List<string>();
+        for (int i = 0; i < parts.Length;)
+        {
+            int take = 1;
+            for (int n = parts.Length - i; n > 1; n--)
+                if (strategies.Any(s => string.Equals(s.Label, string.Join(", ", parts, i, n), StringComparison.OrdinalIgnoreCase))) { take = n; break; }
+            names.Add(string.Join(", ", parts, i, take));
+            i += take;
+        }
+        return names;
+    }
+
     private static IReadOnlyList<StrategyConfig> SelectStrategies(SimulationConfig config, string? filter, bool single, string command)
     {
         IReadOnlyList<StrategyConfig> chosen = config.Strategies;
         if (filter is not null)
         {
-            var wanted = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var list = new List<StrategyConfig>();
-            foreach (string w in wanted)
+            foreach (string w in SplitLabels(filter, config.Strategies))
             {
                 var match = config.Strategies.FirstOrDefault(s => string.Equals(s.Label, w, StringComparison.OrdinalIgnoreCase))
                             ?? config.Strategies.FirstOrDefault(s => string.Equals(s.Kind.ToString(), w.Replace("-", ""), StringComparison.OrdinalIgnoreCase));

@@ -75,6 +75,9 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("ftte: give up this share of the best measured contribution for the cheapest set that keeps the rest (0: fill the budget).")]
     [ConfigRange(0, 1)]
     public double? ContributionSlack { get; init; }
+    [ConfigDoc("ftte: after this many server steps, measure contributions again from the trained weights and re-run the search; later tasks train the new set (absent: keep the first choice).")]
+    [ConfigRange(1)]
+    public int? ReselectAfter { get; init; }
     [ConfigDoc("ftte: tasks the straggler pool keeps in flight (default: concurrency).")]
     [ConfigRange(0)]
     public int? StragglerConcurrency { get; init; }
@@ -104,7 +107,7 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness", "privacy"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
                                "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack",
-                               "privacy", "secureAggregation"],
+                               "reselectAfter", "privacy", "secureAggregation"],
     };
 
     public void Validate(string path)
@@ -129,6 +132,7 @@ public sealed record StrategyConfig : IValidatableConfig
         if (ProxySamples is not null) set.Add("proxySamples");
         if (NestedBudgets is not null) set.Add("nestedBudgets");
         if (ContributionSlack is not null) set.Add("contributionSlack");
+        if (ReselectAfter is not null) set.Add("reselectAfter");
         if (Privacy is not null) set.Add("privacy");
         if (SecureAggregation is not null) set.Add("secureAggregation");
         var allowed = KeysOf[Kind];
@@ -151,6 +155,15 @@ public sealed record StrategyConfig : IValidatableConfig
                 throw new ConfigException(ConfigPath.Child(path, "weighting"), "with privacy, use \"age\" or \"none\": the variance weight depends on the other updates in a step, so the step's sensitivity would no longer be the clip norm.");
             if (NestedBudgets is { Count: > 0 })
                 throw new ConfigException(ConfigPath.Child(path, "nestedBudgets"), "nested budgets cannot be combined with privacy yet; remove one of them.");
+        }
+        if (ReselectAfter is not null && Kind == StrategyKind.Ftte)
+        {
+            // Said at parse, naming the key, rather than by the strategy's constructor after other strategies of a compare ran.
+            var at = ConfigPath.Child(path, "reselectAfter");
+            if (Trainable is not null || Selection is not (null or "search"))
+                throw new ConfigException(at, "re-selection re-runs the search; remove it, or use selection \"search\" without a fixed trainable set.");
+            if (Privacy is not null || SecureAggregation is not null)
+                throw new ConfigException(at, "re-selection cannot be combined with privacy or secureAggregation yet (they fix the trained coordinates at start); remove one of them.");
         }
         if (Privacy is { Noise: "distributed" } && SecureAggregation is null)
             throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "privacy"), "noise"),
@@ -226,7 +239,7 @@ public sealed record StrategyConfig : IValidatableConfig
                 StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency,
                 NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList(),
                 Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null,
-                Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions()), local, proxy, noise),
+                Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions(), ReselectAfter: ReselectAfter), local, proxy, noise),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

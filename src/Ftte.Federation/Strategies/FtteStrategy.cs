@@ -34,12 +34,27 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// depends on the other updates, so it would break the step's sensitivity C) and no nested subsets; null: none.</param>
 /// <param name="SecureAggregation">Steps from SecAgg+ groups (<see cref="SecureGroups"/>): the server sees only sums, so weighting
 /// none or age (applied by the device) and no nested subsets; null: updates in the clear.</param>
+/// <param name="ReselectAfter">After this many server steps, measure the contributions again from the current global weights and
+/// re-run the search (same budget, same nested budgets); later dispatches train the new set. Needs the search; not with privacy or
+/// secure aggregation. null: the set chosen from the initial weights is kept (the paper's behaviour).</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
     StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1,
     double StragglerFactor = 4.0, int? StragglerConcurrency = null, IReadOnlyList<MemoryBudget>? NestedBudgets = null,
-    ClientDpOptions? Privacy = null, SecureAggregationOptions? SecureAggregation = null);
+    ClientDpOptions? Privacy = null, SecureAggregationOptions? SecureAggregation = null, int? ReselectAfter = null);
+
+/// <summary>A re-selection (<see cref="FtteOptions.ReselectAfter"/>): when it happened and the sets it replaced.</summary>
+/// <param name="AfterSteps">Server steps made before it.</param>
+/// <param name="At">Host time of the switch.</param>
+/// <param name="Before">The nested levels (w* first) trained until then.</param>
+public sealed record Reselection(int AfterSteps, double At, IReadOnlyList<TaskSpec> Before)
+{
+    /// <summary>Updates of the old sets that arrived after the switch and were merged on the coordinates the new sets train.</summary>
+    public int LateMerged { get; internal set; }
+    /// <summary>Updates of the old sets that arrived after the switch with no coordinate the new sets train (dropped as late).</summary>
+    public int LateDropped { get; internal set; }
+}
 
 /// <summary>Per-update factors of one server step: age a_i, variance v_i, and the effective share a_i·v_i/Σv.</summary>
 public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dispersion)
@@ -59,8 +74,11 @@ public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dis
 /// <para><b>Subset.</b> At <see cref="Start"/>: M_min from the fleet (<see cref="MemoryBudget"/>); contribution
 /// analysis on the server's proxy set (<see cref="ContributionAnalysis"/>, after Lin et al. 2022); the search
 /// (<see cref="ParameterSearch"/>) picks w* maximising Σ contribution with planned peak ≤ M_min, halving the batch
-/// if nothing fits. Chosen once, from the initial global weights. Tasks use <see cref="Broadcast.TrainableOnly"/>:
-/// the frozen part travels once per device, then only w* down and Δw* up.</para>
+/// if nothing fits. Chosen once, from the initial global weights — or, with <see cref="FtteOptions.ReselectAfter"/>, chosen
+/// again after that many server steps from the weights trained so far (contributions measured on random initial weights
+/// need not predict what trains best later). Tasks use <see cref="Broadcast.TrainableOnly"/>:
+/// the frozen part travels once per device, then only w* down and Δw* up; after a re-selection the frozen part is a
+/// new one, so every device pays its first contact again.</para>
 ///
 /// <para><b>Server.</b> As FedBuff (Nguyen et al. 2022): M tasks in flight on random idle eligible devices, each
 /// finished or failed task replaced at once; arrivals with τ &gt; maxStaleness are dropped; the others are buffered
@@ -110,6 +128,13 @@ public sealed class FtteStrategy : Strategy
     private double _stragglerThreshold = double.PositiveInfinity;
     private readonly HashSet<long> _fastTasks = [];
     private readonly HashSet<long> _slowTasks = [];
+    /// <summary>The local training given to the constructor: every selection starts from its batch (the chosen one may be halved).</summary>
+    private readonly LocalTraining _configuredLocal;
+    /// <summary>Kept across selections (its cache is per weights, so a re-selection measures afresh).</summary>
+    private ContributionAnalysis? _analysis;
+    private int _steps;
+    /// <summary>After a re-selection: the coordinates the new levels train (the largest level contains the others).</summary>
+    private WeightRange[]? _trainedNow;
 
     /// <param name="proxy">The server's small proxy set for contribution analysis; needed only by <see cref="SelectionMethod.Search"/> without a fixed trainable set.</param>
     /// <param name="noise">DP noise (with <see cref="FtteOptions.Privacy"/>): cryptographic in deployment; null: seeded (simulation).</param>
@@ -120,6 +145,7 @@ public sealed class FtteStrategy : Strategy
         ArgumentNullException.ThrowIfNull(local);
         Options = Validate(options);
         Local = local;
+        _configuredLocal = local;
         Staleness = options.Staleness ?? StalenessFunction.InverseSqrt;
         if (proxy is null && options.Trainable is null && options.Selection == SelectionMethod.Search)
             throw new ArgumentException("FTTE's search needs a proxy set for contribution analysis (or give a fixed trainable set, or a baseline selection).", nameof(proxy));
@@ -148,6 +174,8 @@ public sealed class FtteStrategy : Strategy
     public BufferWeights? LastStep { get; private set; }
     /// <summary>Updates refused for a wrong size or non-finite values.</summary>
     public int Rejected { get; private set; }
+    /// <summary>The re-selection, once it happened (see <see cref="FtteOptions.ReselectAfter"/>).</summary>
+    public Reselection? Reselected { get; private set; }
 
     private static FtteOptions Validate(FtteOptions o)
     {
@@ -165,6 +193,15 @@ public sealed class FtteStrategy : Strategy
         if (o.SecureAggregation is not null && o.NestedBudgets is { Count: > 0 })
             throw new ArgumentException("FTTE with secure aggregation does not support nested budgets yet (a group's members must mask vectors of one length).", nameof(o));
         if (!(o.ServerLearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE serverLearningRate must be ≥ 0; got {o.ServerLearningRate}.");
+        if (o.ReselectAfter is { } after)
+        {
+            if (after < 1) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE reselectAfter must be ≥ 1 server step or absent; got {after}.");
+            if (o.Trainable is not null || o.Selection != SelectionMethod.Search)
+                throw new ArgumentException("FTTE reselectAfter re-runs the search: it needs selection 'search' and no fixed trainable set.", nameof(o));
+            // Both fix the coordinates of a step at start (the DP step's ranges, the groups' vector layout).
+            if (o.Privacy is not null || o.SecureAggregation is not null)
+                throw new ArgumentException("FTTE reselectAfter cannot be combined with privacy or secure aggregation yet (they fix the trained coordinates at start).", nameof(o));
+        }
         return o;
     }
 
@@ -172,6 +209,41 @@ public sealed class FtteStrategy : Strategy
     {
         var model = host.Global.Model;
         BudgetBytes = Budget.Resolve(host.Devices);
+        Choose(host);
+        var set = Spec.Trainable;
+        if (Options.Privacy is { } dp)
+        {
+            PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
+            // With secure aggregation a step is a group of up to G: q = G/N and the mean's divisor G; the devices' noise
+            // shares are sized for the K contributions a group needs at least.
+            var stepOptions = Options.SecureAggregation is { } sa
+                ? dp with { BufferSize = SecureGroups.SizeFor(sa, Options.BufferSize), MinContributors = dp.MinContributors ?? Options.BufferSize }
+                : dp with { BufferSize = Options.BufferSize };
+            _private = new PrivateStep(model.ParameterCount, stepOptions,
+                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model), Participation);
+        }
+        if (Options.SecureAggregation is { } secureOptions)
+        {
+            _secure = new SecureGroups(secureOptions, Options.BufferSize, set.Ranges(model),
+                Options.Weighting == FtteWeighting.None ? null : Staleness, _private, Rng.Mix(Options.Seed, 0x5A5A), Release, host.SecureTransport)
+            {
+                ServerLearningRate = Options.ServerLearningRate,
+            };
+        }
+        _accumulator = new DeltaAccumulator(model.ParameterCount);
+        _meanSum = new double[model.ParameterCount];
+        _meanCount = new int[model.ParameterCount];
+        FillTo(host);
+    }
+
+    /// <summary>
+    /// The selection from the current global weights: contributions, the search under M_min and the nested levels, then what
+    /// follows from the chosen sets — plan, participation, bytes per task, straggler pool, each device's level.
+    /// </summary>
+    private void Choose(IFederationHost host)
+    {
+        var model = host.Global.Model;
+        Local = _configuredLocal;
         TrainableSet set;
         if (Options.Trainable is { } fixedSet)
         {
@@ -181,9 +253,8 @@ public sealed class FtteStrategy : Strategy
         {
             var contributionOptions = Options.Contribution
                 ?? new ContributionOptions(BatchSize: Local.BatchSize, Optimizer: Local.Optimizer, Seed: Options.Seed);
-            Contributions = _proxy is null
-                ? ContributionReport.Unmeasured(model, contributionOptions.EffectiveRatios)
-                : new ContributionAnalysis(_proxy, contributionOptions).Analyze(model);
+            if (_proxy is not null) _analysis ??= new ContributionAnalysis(_proxy, contributionOptions);
+            Contributions = _analysis?.Analyze(model) ?? ContributionReport.Unmeasured(model, contributionOptions.EffectiveRatios);
             var search = new ParameterSearch(model, Contributions, BudgetBytes, Local.BatchSize, Local.Optimizer,
                 Options.Search ?? new SearchOptions(Seed: Options.Seed));
             Selection = search.Run(Options.Selection);
@@ -212,33 +283,49 @@ public sealed class FtteStrategy : Strategy
         if (!Options.IgnoreMemory && Participation.ExcludedDevices == host.Devices.Count)
             throw new InvalidOperationException(
                 $"{Name}: no device can hold the training plan ({ByteSize.Format(Plan.PeakBytes)} peak for '{set}', batch {Local.BatchSize}); budget {ByteSize.Format(BudgetBytes)}.");
-        if (Options.Privacy is { } dp)
-        {
-            PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
-            // With secure aggregation a step is a group of up to G: q = G/N and the mean's divisor G; the devices' noise
-            // shares are sized for the K contributions a group needs at least.
-            var stepOptions = Options.SecureAggregation is { } sa
-                ? dp with { BufferSize = SecureGroups.SizeFor(sa, Options.BufferSize), MinContributors = dp.MinContributors ?? Options.BufferSize }
-                : dp with { BufferSize = Options.BufferSize };
-            _private = new PrivateStep(model.ParameterCount, stepOptions,
-                _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model), Participation);
-        }
-        if (Options.SecureAggregation is { } secureOptions)
-        {
-            _secure = new SecureGroups(secureOptions, Options.BufferSize, set.Ranges(model),
-                Options.Weighting == FtteWeighting.None ? null : Staleness, _private, Rng.Mix(Options.Seed, 0x5A5A), Release, host.SecureTransport)
-            {
-                ServerLearningRate = Options.ServerLearningRate,
-            };
-        }
-        _accumulator = new DeltaAccumulator(model.ParameterCount);
-        _meanSum = new double[model.ParameterCount];
-        _meanCount = new int[model.ParameterCount];
         _taskBytes = ParameterSerializer.SerializedSize(model, set);
-
         _straggler = ClassifyStragglers(host);
         _specOf = [.. host.Devices.Select(d => _levels.Last(l => l.PeakBytes <= d.MemoryBytes || l.Spec == Spec).Spec)];
-        FillTo(host);
+    }
+
+    /// <summary>
+    /// The re-selection after <see cref="FtteOptions.ReselectAfter"/> steps: the same analysis and search, from the weights trained
+    /// so far. Tasks in flight finish with their old set; <see cref="ClipToNewSets"/> says how their updates merge.
+    /// </summary>
+    private void Reselect(IFederationHost host)
+    {
+        var before = Levels;
+        Choose(host);
+        _trainedNow = [.. _levels[^1].Spec.Trainable.Ranges(host.Global.Model)];
+        Reselected = new Reselection(_steps, host.Now, before);
+    }
+
+    /// <summary>
+    /// An update of a set trained before the re-selection, cut to the coordinates the new sets train; null when none are left.
+    /// The coordinates the new sets freeze stay as they are, so the frozen part that devices cache (and pay for once) stays the
+    /// one they downloaded: merging a late Δ there would change it under every device.
+    /// </summary>
+    private ClientUpdate? ClipToNewSets(ClientUpdate update)
+    {
+        if (_trainedNow is null || _levels.Any(l => l.Spec.TrainableKey == update.Task.Spec.TrainableKey)) return update;
+        var kept = new List<WeightRange>();
+        foreach (var r in update.Ranges)
+            foreach (var n in _trainedNow)
+            {
+                int start = Math.Max(r.Offset, n.Offset), end = Math.Min(r.End, n.End);
+                if (end > start) kept.Add(new WeightRange(start, end - start));
+            }
+        if (kept.Count == 0)
+        {
+            Reselected!.LateDropped++;
+            return null;
+        }
+        Reselected!.LateMerged++;
+        return new ClientUpdate
+        {
+            Task = update.Task, Delta = update.Delta, BaseWeights = update.BaseWeights, Ranges = [.. kept], Samples = update.Samples,
+            TrainLoss = update.TrainLoss, TrainAccuracy = update.TrainAccuracy, ReceivedAt = update.ReceivedAt, Staleness = update.Staleness,
+        };
     }
 
     /// <summary>The trainable set each nested level trains, smallest (w*) first; one entry without nesting.</summary>
@@ -370,9 +457,11 @@ public sealed class FtteStrategy : Strategy
             Rejected++;
             verdict = UpdateVerdict.Rejected;
         }
+        else if (ClipToNewSets(update) is not { } merged)
+            verdict = UpdateVerdict.DroppedLate;
         else
         {
-            _buffer.Add(update);
+            _buffer.Add(merged);
             if (_buffer.Count == Options.BufferSize) Step(host);
             verdict = UpdateVerdict.Accepted;
         }
@@ -456,6 +545,8 @@ public sealed class FtteStrategy : Strategy
         int merged = _buffer.Count;
         _buffer.Clear();
         host.Commit(merged);
+        // After the step, so the analysis sees the weights of N steps (the buffer is empty: nothing of the old sets is pending).
+        if (++_steps == Options.ReselectAfter) Reselect(host);
     }
 
     private static bool IsValid(IFederationHost host, ClientUpdate update)
@@ -493,12 +584,29 @@ public sealed class FtteStrategy : Strategy
             $", planned peak {ByteSize.Format(Plan.PeakBytes)}; {_taskBytes:N0} bytes per task each way.",
             .. _levels.Skip(1).Select((l, i) => $"Nested level {i + 1}: '{l.Spec.TrainableKey}' (contains the level below), planned peak {ByteSize.Format(l.PeakBytes)}, " +
                 $"{_specOf.Count(x => x == l.Spec)} device(s)."),
+            .. ReselectionNote(),
             Options.StragglerFactor > 0
                 ? $"Straggler pool: {Stragglers} device(s) slower than {Options.StragglerFactor}× the K-th fastest, {Options.StragglerConcurrency ?? Options.Concurrency} in flight."
                 : "One pool of M for all devices (paper behaviour).",
             .. PrivacyNote(_private),
             .. (_secure is null ? [] : new[] { _secure.Describe() }),
         ];
+
+    private IEnumerable<string> ReselectionNote()
+    {
+        if (Options.ReselectAfter is not { } after) yield break;
+        if (Reselected is not { } r)
+        {
+            yield return $"Re-selection after {after} server step(s): not reached (the run made {_steps}).";
+            yield break;
+        }
+        string before = string.Join(" ⊂ ", r.Before.Select(s => $"'{s.TrainableKey}'"));
+        string now = string.Join(" ⊂ ", Levels.Select(s => $"'{s.TrainableKey}'"));
+        string unchanged = before == now ? " (unchanged)" : "";
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"Re-selected after {r.AfterSteps} server step(s) at t = {r.At:0.#} s from the trained weights: {before} → {now}{unchanged}; " +
+            $"{r.LateMerged} late update(s) of the old set merged on the new set's coordinates, {r.LateDropped} dropped (none of them).");
+    }
 
     /// <summary>The worst-case per-device figure beside the sampled ε (see <see cref="PrivateStep.UnsampledBound"/>), and the cap's promise.</summary>
     internal static IEnumerable<string> PrivacyNote(PrivateStep? dp)
@@ -521,6 +629,8 @@ public sealed class FtteStrategy : Strategy
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{Name}: budget {Budget} = {ByteSize.Format(BudgetBytes)}, weighting {Options.Weighting}, s(τ) {Staleness}, η_g {Options.ServerLearningRate}\n");
+        if (Reselected is { } r)
+            sb.Append(CultureInfo.InvariantCulture, $"Re-selected after {r.AfterSteps} server steps (t = {r.At:0.#} s); first choice {string.Join(", ", r.Before.Select(s => s.TrainableKey))}\n");
         if (Selection is not null) sb.Append(Selection.ToText());
         else sb.Append(CultureInfo.InvariantCulture, $"Fixed trainable set {Spec?.Trainable}, plan peak {ByteSize.Format(Plan?.PeakBytes ?? 0)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"Participation: {Participation}\n");

@@ -5,8 +5,9 @@ namespace Ftte.Simulation.Tests.Loop;
 /// <summary>
 /// Wraps a strategy and the host it is given, recording what the simulator does without changing it:
 /// dispatch times, commits, failures, and the host itself (whose global model outlives the run).
+/// <paramref name="beforeCommit"/>, when given, runs on the global model before each commit (a test's extra change to the weights).
 /// </summary>
-internal sealed class ProbeStrategy(Strategy inner) : Strategy
+internal sealed class ProbeStrategy(Strategy inner, Action<GlobalModel>? beforeCommit = null) : Strategy
 {
     private ProbeHost? _host;
 
@@ -21,7 +22,7 @@ internal sealed class ProbeStrategy(Strategy inner) : Strategy
 
     public override void Start(IFederationHost host)
     {
-        _host = new ProbeHost(host);
+        _host = new ProbeHost(host, beforeCommit);
         inner.Start(_host);
         Participation = inner.Participation;
     }
@@ -37,7 +38,7 @@ internal sealed class ProbeStrategy(Strategy inner) : Strategy
 
     public override void OnTimer(IFederationHost host, int tag) => inner.OnTimer(_host!, tag);
 
-    private sealed class ProbeHost(IFederationHost inner) : IFederationHost
+    private sealed class ProbeHost(IFederationHost inner, Action<GlobalModel>? beforeCommit) : IFederationHost
     {
         public IFederationHost Inner => inner;
         public List<(double Time, int Device)> Dispatches { get; } = [];
@@ -67,6 +68,7 @@ internal sealed class ProbeStrategy(Strategy inner) : Strategy
         public void Commit(int updatesMerged)
         {
             Commits++;
+            beforeCommit?.Invoke(inner.Global);
             inner.Commit(updatesMerged);
         }
     }
