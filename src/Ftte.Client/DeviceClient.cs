@@ -218,9 +218,12 @@ public sealed class DeviceClient : IDisposable
             return;
         }
         var plan = MemoryPlanner.PlanTraining(model, set, settings.BatchSize, settings.Optimizer);
-        if (plan.PeakBytes > _o.MemoryBytes)
+        // Top-k's error-feedback residual stays resident while the device trains.
+        long resident = a.Secure is null ? CodecFor(a)?.ResidentBytes(UpdateCompression.CountOf(set.Ranges(model))) ?? 0 : 0;
+        if (plan.PeakBytes + resident > _o.MemoryBytes)
         {
-            await AbandonAsync(a.TaskId, $"plan needs {ByteSize.Format(plan.PeakBytes)}, device has {ByteSize.Format(_o.MemoryBytes)}", ct).ConfigureAwait(false);
+            string needs = resident == 0 ? ByteSize.Format(plan.PeakBytes) : $"{ByteSize.Format(plan.PeakBytes)} and the codec's residual {ByteSize.Format(resident)}";
+            await AbandonAsync(a.TaskId, $"plan needs {needs}, device has {ByteSize.Format(_o.MemoryBytes)}", ct).ConfigureAwait(false);
             return;
         }
 

@@ -214,7 +214,9 @@ public sealed class Simulator
             _busyTask[deviceId] = ticket.TaskId;
             _tasks++;
             _tasksPerDevice[deviceId]++;
-            long peak = cost.Plan.PeakBytes;
+            // Top-k's residual stays in the device's memory while it trains: the task needs the plan plus it.
+            long resident = spec.Masked is null ? _codecs?[deviceId]?.ResidentBytes(cost.TrainedCount) ?? 0 : 0;
+            long peak = cost.Plan.PeakBytes + resident;
             _tierPeak[device.Tier] = Math.Max(_tierPeak.GetValueOrDefault(device.Tier), peak);
 
             if (!_o.IgnoreMemory && peak > device.MemoryBytes)
@@ -223,7 +225,9 @@ public sealed class Simulator
                 var refused = new ActiveTask { Ticket = ticket, Times = new TaskTimes(device.LatencySeconds, 0, 0, 0), BytesDown = 0, BytesUp = 0 };
                 _active[ticket.TaskId] = refused;
                 _queue.Schedule(_now + device.LatencySeconds, EventKind.Failed, ticket.TaskId);
-                _failReason[ticket.TaskId] = (FailureReason.Refused, $"plan needs {ByteSize.Format(peak)}, device has {ByteSize.Format(device.MemoryBytes)}");
+                _failReason[ticket.TaskId] = (FailureReason.Refused, resident == 0
+                    ? $"plan needs {ByteSize.Format(peak)}, device has {ByteSize.Format(device.MemoryBytes)}"
+                    : $"plan needs {ByteSize.Format(cost.Plan.PeakBytes)} and the codec's residual {ByteSize.Format(resident)}, device has {ByteSize.Format(device.MemoryBytes)}");
                 return ticket;
             }
 

@@ -55,6 +55,13 @@ public abstract class UpdateCodec
     /// </summary>
     public virtual bool UsesErrorFeedback => false;
 
+    /// <summary>
+    /// Device memory this codec holds across tasks for <paramref name="count"/> trained values: the error-feedback
+    /// residual, one float each (top-k), else nothing. It is resident while the device trains, so a task must fit its
+    /// training plan plus this.
+    /// </summary>
+    public long ResidentBytes(int count) => UsesErrorFeedback ? 4L * count : 0;
+
     /// <summary>Exact byte size of an encoding of <paramref name="count"/> values, header included.</summary>
     public long EncodedSize(int count)
     {

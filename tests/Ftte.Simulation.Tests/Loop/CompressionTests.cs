@@ -87,6 +87,32 @@ public class CompressionTests
     }
 
     [Fact]
+    public void TopKsResidual_CountsTowardTheTasksMemory_SoADeviceWithRoomOnlyForThePlanRefusesIt()
+    {
+        var model = SimulationFixtures.Mlp();
+        var subset = TrainableSet.Parse(model, "fc2=0.5,fc3");
+        long plan = Ftte.Engine.Planning.MemoryPlanner.PlanTraining(model, subset, SimulationFixtures.Local.BatchSize, SimulationFixtures.Local.Optimizer).PeakBytes;
+        long residual = UpdateCodec.Parse("topk:0.05").ResidentBytes(Ftte.Federation.Compression.UpdateCompression.CountOf(subset.Ranges(model)));
+        Assert.True(residual > 0);
+        // Room for the plan and half the residual.
+        DeviceProfile[] devices = [.. Enumerable.Range(0, 4).Select(i => SimulationFixtures.Device(i, memory: plan + residual / 2))];
+
+        RunResult Run(string codec, out ProbeStrategy probe)
+        {
+            var sim = SimulationFixtures.Create(devices, new SimulationOptions { MaxSeconds = 30, MaxVersions = 2, Workers = 1 });
+            probe = new ProbeStrategy(new FtteStrategy(new FtteOptions(Concurrency: 4, BufferSize: 4, Trainable: "fc2=0.5,fc3", StragglerFactor: 0), SimulationFixtures.Local));
+            return sim.Run(probe, compression: new CodecPolicy(UpdateCodec.Parse(codec)));
+        }
+
+        var topk = Run("topk:0.05", out var refused);
+        Assert.Equal(0, topk.Summary.UpdatesAccepted);
+        Assert.Contains(refused.Failures, f => f.Reason == FailureReason.Refused && f.Detail!.Contains("residual"));
+        Assert.Equal(plan + residual, topk.Summary.PeakPlannedBytes);
+        var q8 = Run("q8", out _);
+        Assert.True(q8.Summary.UpdatesAccepted > 0, "q8 keeps no residual, so the same devices train");
+    }
+
+    [Fact]
     public void EachTier_PaysForItsOwnCodec()
     {
         DeviceProfile[] devices = [.. Enumerable.Range(0, 8).Select(i => SimulationFixtures.Device(i, tier: i % 2 == 0 ? "sensor" : "phone", flops: 1e8 * (1 + i % 3)))];
