@@ -894,6 +894,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
                 TargetAccuracy = _serve.TargetAccuracy,
                 TimeToTargetSeconds = _timeToTarget,
                 Epsilon = _strategy.PrivacySpent?.Epsilon ?? double.NaN,
+                EpsilonPerDevice = _strategy.PrivacyPerDevice?.Epsilon ?? double.NaN,
                 Delta = _strategy.PrivacySpent?.Delta ?? 0,
                 StopReason = _finished ? _finishReason : "",
             };

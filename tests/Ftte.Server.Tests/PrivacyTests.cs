@@ -34,12 +34,15 @@ public sealed class PrivacyTests
         var a = await test.EnrolAsync("a");
         var b = await test.EnrolAsync("b");
         Assert.True(double.IsNaN((await test.StatusAsync()).Epsilon));
+        Assert.True(double.IsNaN((await test.StatusAsync()).EpsilonPerDevice));
 
         await Step(test, a, b);
         var one = await test.StatusAsync();
         Assert.Equal(1, one.Version);
         Assert.InRange(one.Epsilon, 1, 8);
         Assert.Equal(1e-5, one.Delta);
+        // Here q = K/N = 1, so the per-device figure without the sampling assumption is the same ε.
+        Assert.Equal(one.Epsilon, one.EpsilonPerDevice, 6);
 
         // The accountant is stored with the version: a restart keeps the step counted.
         await test.RestartAsync(config: null);

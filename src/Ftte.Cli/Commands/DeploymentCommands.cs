@@ -226,7 +226,8 @@ internal static class DeploymentCommands
         o.WriteLine(string.Create(inv, $"  updates            {s.UpdatesAccepted:N0} accepted ({s.UpdatesPerSecond:0.##}/s over the last minute), {s.UpdatesRefused:N0} refused"));
         o.WriteLine(string.Create(inv, $"  bytes              {ByteSize.Format(s.BytesDown)} down, {ByteSize.Format(s.BytesUp)} up"));
         if (!double.IsNaN(s.Epsilon))
-            o.WriteLine(string.Create(inv, $"  privacy            ε = {s.Epsilon:0.###} at δ = {s.Delta:0.#e0} (client-level DP, RDP accountant)"));
+            o.WriteLine(string.Create(inv, $"  privacy            ε = {s.Epsilon:0.###} at δ = {s.Delta:0.#e0} (client-level DP, RDP accountant)") +
+                (double.IsNaN(s.EpsilonPerDevice) ? "" : string.Create(inv, $"; per device without the sampling assumption ε ≤ {s.EpsilonPerDevice:0.###}")));
         if (s.Finished && s.StopReason.Length > 0) o.WriteLine($"  ended              {s.StopReason}");
         if (s.Refusals.Count > 0)
             o.WriteLine("  refused by reason  " + string.Join(", ", s.Refusals.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value}")));
