@@ -38,6 +38,29 @@ public sealed partial class FederationTests : IDisposable
         Assert.True(AcceptedTasks(devices).Count >= 3, "Too few accepted updates for a server step.");
     }
 
+    /// <summary>Issue 7 on the wire: the same ten devices, every update summed under secure aggregation (groups of six).</summary>
+    [Fact]
+    public async Task TenMixedDevices_ReachTheTarget_UnderSecureAggregation()
+    {
+        var server = StartServer(extra: ["--set", "strategy.secureAggregation.groupSize=6", "--set", "strategy.secureAggregation.graceSeconds=5"]);
+        string address = await AddressOf(server);
+        var devices = Enumerable.Range(0, Memory.Length).Select(i => StartDevice(address, i)).ToList();
+
+        Assert.True(await server.WaitForExitAsync(RunLimit), $"The run did not finish in {RunLimit.TotalMinutes} min:\n{server.Output}");
+        Assert.Equal(0, server.ExitCode);
+        Assert.Contains(server.Lines, l => l.Contains("Target accuracy 90 % reached"));
+        Assert.Contains(server.Lines, l => l.Contains("Secure aggregation: groups of G = 6"));
+        foreach (var d in devices)
+        {
+            Assert.True(await d.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"{d.Label} did not stop after the run ended:\n{d.Output}");
+            Assert.True(d.ExitCode == 0, $"{d.Label} exited {d.ExitCode}:\n{d.Output}");
+        }
+        // Every accepted update travelled masked; none in the clear.
+        var uploads = devices.SelectMany(d => d.Lines).Where(l => AcceptedLine().IsMatch(l)).ToList();
+        Assert.True(uploads.Count >= 3, "Too few accepted updates for a server step.");
+        Assert.All(uploads, l => Assert.Contains("masked", l));
+    }
+
     [Fact]
     public async Task KilledClientsAndAKilledServer_TheRunCompletes_AndNoAcceptedUpdateIsLost()
     {
@@ -83,12 +106,12 @@ public sealed partial class FederationTests : IDisposable
         Assert.Contains(restarted.Lines, l => l.Contains("in-flight task(s) expired"));
     }
 
-    private FtteProcess StartServer(double target = 0.9, int port = 0)
+    private FtteProcess StartServer(double target = 0.9, int port = 0, params string[] extra)
     {
-        var p = FtteProcess.Start($"server:{port}", _dir, "serve", "--port", port.ToString(), "--secret", Secret, "--state", "server.db",
+        var p = FtteProcess.Start($"server:{port}", _dir, ["serve", "--port", port.ToString(), "--secret", Secret, "--state", "server.db",
             "--set", "server.minDevices=10", "--set", $"server.targetAccuracy={target.ToString(System.Globalization.CultureInfo.InvariantCulture)}", "--set", "server.evalEvery=2",
             "--set", "server.taskTimeout=30",
-            "--set", "strategy.concurrency=6", "--set", "strategy.bufferSize=3");
+            "--set", "strategy.concurrency=6", "--set", "strategy.bufferSize=3", .. extra]);
         _processes.Add(p);
         return p;
     }
