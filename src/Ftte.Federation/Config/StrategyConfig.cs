@@ -85,7 +85,7 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("fedbuff, ftte: client-level differential privacy at every server step (clip, Gaussian noise, RDP accounting); absent: none.")]
     public PrivacyConfig? Privacy { get; init; }
 
-    [ConfigDoc("ftte: secure aggregation (SecAgg+): each server step is the unmasked sum of a group of devices; the server never sees one update. Absent: updates in the clear.")]
+    [ConfigDoc("fedbuff, ftte: secure aggregation (SecAgg+): each server step is the unmasked sum of a group of devices; the server never sees one update. Absent: updates in the clear.")]
     public SecureAggregationConfig? SecureAggregation { get; init; }
 
     /// <summary>Default size of ftte's proxy set when <see cref="ProxySamples"/> is absent.</summary>
@@ -104,7 +104,7 @@ public sealed record StrategyConfig : IValidatableConfig
     {
         [StrategyKind.Fedavg] = ["devicesPerRound", "overSelection", "deadline", "serverLearningRate"],
         [StrategyKind.Fedasync] = ["concurrency", "alpha", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
-        [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness", "privacy"],
+        [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness", "privacy", "secureAggregation"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
                                "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack",
                                "reselectAfter", "privacy", "secureAggregation"],
@@ -227,7 +227,7 @@ public sealed record StrategyConfig : IValidatableConfig
                 Concurrency ?? 20, Alpha ?? 0.6, staleness, MaxStaleness, trainable, ignoreMemory, seed), local),
             StrategyKind.Fedbuff => new FedBuff(new FedBuffOptions(
                 Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, staleness, MaxStaleness, trainable, ignoreMemory, seed,
-                Privacy?.ToOptions(BufferSize ?? 10)), local, noise),
+                Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation?.ToOptions()), local, noise),
             StrategyKind.Ftte => new FtteStrategy(new FtteOptions(
                 Concurrency ?? 20, BufferSize ?? 10, ServerLearningRate ?? 1.0, MaxStaleness,
                 Budget is null ? null : MemoryBudget.Parse(Budget),

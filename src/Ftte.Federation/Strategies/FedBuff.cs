@@ -1,6 +1,7 @@
 using Ftte.Core;
 using Ftte.Federation.Aggregation;
 using Ftte.Federation.Privacy;
+using Ftte.Federation.Privacy.SecAgg;
 
 namespace Ftte.Federation.Strategies;
 
@@ -9,9 +10,10 @@ namespace Ftte.Federation.Strategies;
 /// <param name="ServerLearningRate">η_g.</param>
 /// <param name="MaxStaleness">Updates older than this many versions are dropped; null keeps all.</param>
 /// <param name="Privacy">Client-level DP at each server step (its BufferSize is taken from K); null: none.</param>
+/// <param name="SecureAggregation">Steps from SecAgg+ groups (<see cref="SecureGroups"/>); null: updates in the clear.</param>
 public sealed record FedBuffOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0,
     StalenessFunction? Staleness = null, int? MaxStaleness = null, string Trainable = "all", bool IgnoreMemory = false, ulong Seed = 1,
-    ClientDpOptions? Privacy = null);
+    ClientDpOptions? Privacy = null, SecureAggregationOptions? SecureAggregation = null);
 
 /// <summary>
 /// FedBuff (Nguyen et al. 2022): M devices train concurrently; each arriving delta is added to a buffer
@@ -25,6 +27,7 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
     : StrategyBase(local, options.Trainable, options.IgnoreMemory, options.Seed)
 {
     private PrivateStep? _private;
+    private SecureGroups? _secure;
 
     public FedBuffOptions Options { get; } = Validate(options);
     public StalenessFunction Staleness { get; } = options.Staleness ?? StalenessFunction.InverseSqrt;
@@ -42,7 +45,24 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
 
     public override PrivacySpent? PrivacySpent => _private?.Spent;
     public override PrivacySpent? PrivacyPerDevice => _private?.UnsampledBound();
-    public override IReadOnlyList<string> Notes => [.. FtteStrategy.PrivacyNote(_private)];
+    public override IReadOnlyList<string> Notes => [.. FtteStrategy.PrivacyNote(_private), .. (_secure is null ? [] : new[] { _secure.Describe() })];
+    public override SecureGroups? SecureAggregation => _secure;
+
+    protected override bool MayDispatch(int deviceId) => _secure?.CanJoin(deviceId, 0) ?? true;
+    protected override void OnDispatched(IFederationHost host, TaskTicket ticket) => _secure?.Assign(host, ticket, 0);
+
+    public override void OnTaskFailed(IFederationHost host, TaskFailure failure)
+    {
+        _secure?.Failed(host, failure.Task.TaskId);
+        base.OnTaskFailed(host, failure);
+    }
+
+    public override void OnTimer(IFederationHost host, int tag)
+    {
+        if (_secure?.OnTimer(host, tag) != true) return;
+        StopReason ??= _secure.Exhausted;
+        Refill(host);
+    }
     public override string? SaveState() => _private?.SaveState();
     public override void RestoreState(string state)
     {
@@ -55,8 +75,15 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
         if (Options.Privacy is { } dp)
         {
             PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
-            _private = new PrivateStep(host.Global.Model.ParameterCount, dp with { BufferSize = Options.BufferSize },
+            _private = new PrivateStep(host.Global.Model.ParameterCount, SecureGroups.StepOptions(dp, Options.SecureAggregation, Options.BufferSize),
                 noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), Spec.Trainable.Ranges(host.Global.Model), Participation);
+        }
+        if (Options.SecureAggregation is { } secure)
+        {
+            UseMaskedUploads(new MaskedUpload(secure.RingBits / 8));
+            // FedBuff's s(τ) becomes the device-side age weight at the planned version.
+            _secure = new SecureGroups(secure, Options.BufferSize, Spec.Trainable.Ranges(host.Global.Model), Staleness, _private,
+                Rng.Mix(Options.Seed, 0x5A5A), _ => { }, host.SecureTransport) { ServerLearningRate = Options.ServerLearningRate };
         }
         Refill(host);
     }
@@ -65,7 +92,13 @@ public sealed class FedBuff(FedBuffOptions options, LocalTraining local, NoiseSo
     {
         var verdict = UpdateVerdict.DroppedStale;
         if (StopReason is not null) return UpdateVerdict.DroppedLate;
-        if (_private is not null)
+        if (_secure is not null)
+        {
+            if (Options.MaxStaleness is { } limit && update.Staleness > limit) _secure.Failed(host, update.Task.TaskId);
+            else verdict = _secure.Offer(host, update);
+            StopReason ??= _secure.Exhausted;
+        }
+        else if (_private is not null)
         {
             if (!_private.Admits(update.DeviceId)) verdict = UpdateVerdict.DroppedLate; // past its participation cap
             else if (Options.MaxStaleness is not { } limit || update.Staleness <= limit)

@@ -214,12 +214,7 @@ public sealed class FtteStrategy : Strategy
         if (Options.Privacy is { } dp)
         {
             PrivateStep.RequireEnoughDevices(Name, Options.BufferSize, Participation.EligibleDevices);
-            // With secure aggregation a step is a group of up to G: q = G/N and the mean's divisor G; the devices' noise
-            // shares are sized for the K contributions a group needs at least.
-            var stepOptions = Options.SecureAggregation is { } sa
-                ? dp with { BufferSize = SecureGroups.SizeFor(sa, Options.BufferSize), MinContributors = dp.MinContributors ?? Options.BufferSize }
-                : dp with { BufferSize = Options.BufferSize };
-            _private = new PrivateStep(model.ParameterCount, stepOptions,
+            _private = new PrivateStep(model.ParameterCount, SecureGroups.StepOptions(dp, Options.SecureAggregation, Options.BufferSize),
                 _noise ?? NoiseSource.Seeded(Rng.Mix(Options.Seed, 0xD1FF)), set.Ranges(model), Participation);
         }
         if (Options.SecureAggregation is { } secureOptions)
@@ -418,27 +413,10 @@ public sealed class FtteStrategy : Strategy
             _secure?.Failed(host, update.Task.TaskId);
             verdict = UpdateVerdict.DroppedStale;
         }
-        else if (_secure is not null && update.Masked is { } masked)
-        {
-            // A real device's masked input: nothing in it can be checked but its shape, which the group's session does.
-            try { verdict = _secure.Receive(host, update.Task.TaskId, masked) == SecureVerdict.Accepted ? UpdateVerdict.Accepted : UpdateVerdict.DroppedLate; }
-            catch (SecAggException)
-            {
-                Rejected++;
-                _secure.Failed(host, update.Task.TaskId);
-                verdict = UpdateVerdict.Rejected;
-            }
-            StopReason ??= _secure.Exhausted;
-        }
         else if (_secure is not null)
         {
-            if (!IsValid(host, update))
-            {
-                Rejected++;
-                _secure.Failed(host, update.Task.TaskId);
-                verdict = UpdateVerdict.Rejected;
-            }
-            else verdict = _secure.Deliver(host, update) == SecureVerdict.Accepted ? UpdateVerdict.Accepted : UpdateVerdict.DroppedLate;
+            verdict = _secure.Offer(host, update);
+            if (verdict == UpdateVerdict.Rejected) Rejected++;
             StopReason ??= _secure.Exhausted;
         }
         else if (_private is not null && !_private.Admits(update.DeviceId))

@@ -61,6 +61,18 @@ public abstract class StrategyBase : Strategy
     }
 
     /// <summary>Dispatches to random idle eligible devices until <paramref name="target"/> tasks are in flight; asks to be woken when none is idle.</summary>
-    protected int FillTo(IFederationHost host, int target) =>
-        Sampler.Fill(host, Participation.IsEligible, Spec, target, host.InFlight).Count;
+    protected int FillTo(IFederationHost host, int target)
+    {
+        var tickets = Sampler.Fill(host, d => Participation.IsEligible(d) && MayDispatch(d), Spec, target, host.InFlight);
+        foreach (var t in tickets) OnDispatched(host, t);
+        return tickets.Count;
+    }
+
+    /// <summary>A further condition on the devices <see cref="FillTo"/> picks (secure aggregation: once per group).</summary>
+    protected virtual bool MayDispatch(int deviceId) => true;
+    /// <summary>Told about each task <see cref="FillTo"/> dispatched.</summary>
+    protected virtual void OnDispatched(IFederationHost host, TaskTicket ticket) { }
+
+    /// <summary>Every task from now on uploads masked (secure aggregation); call from OnStart.</summary>
+    protected void UseMaskedUploads(MaskedUpload masked) => Spec = Spec with { Masked = masked };
 }

@@ -155,6 +155,44 @@ public sealed class SecureGroups
     public static int SizeFor(SecureAggregationOptions options, int bufferSize) =>
         options.GroupSize ?? SemiAsyncSecAgg.GroupSize(bufferSize, options.DropoutRate);
 
+    /// <summary>
+    /// A buffered strategy's DP step options for K: under secure aggregation a step is a group of up to G, so q = G/N
+    /// and the mean's divisor is G, and the devices' noise shares are sized for the K contributions a group needs.
+    /// </summary>
+    public static ClientDpOptions StepOptions(ClientDpOptions dp, SecureAggregationOptions? secure, int bufferSize) => secure is null
+        ? dp with { BufferSize = bufferSize }
+        : dp with { BufferSize = SizeFor(secure, bufferSize), MinContributors = dp.MinContributors ?? bufferSize };
+
+    /// <summary>
+    /// A strategy's OnUpdate under secure aggregation: a real device's masked input goes to its group (a malformed one
+    /// is rejected); a simulated device's update in the clear must be model-length and finite on the trained values
+    /// (a fixed-point encoding has no NaN), then it is masked in-process.
+    /// </summary>
+    public UpdateVerdict Offer(IFederationHost host, ClientUpdate update)
+    {
+        long taskId = update.Task.TaskId;
+        if (update.Masked is { } masked)
+        {
+            try { return Receive(host, taskId, masked) == SecureVerdict.Accepted ? UpdateVerdict.Accepted : UpdateVerdict.DroppedLate; }
+            catch (SecAggException)
+            {
+                Failed(host, taskId);
+                return UpdateVerdict.Rejected;
+            }
+        }
+        bool valid = update.Delta.Length == host.Global.Model.ParameterCount;
+        foreach (var r in _ranges)
+            if (valid && r.End <= update.Delta.Length)
+                foreach (float v in update.Delta.AsSpan(r.Offset, r.Length))
+                    if (!float.IsFinite(v)) { valid = false; break; }
+        if (!valid)
+        {
+            Failed(host, taskId);
+            return UpdateVerdict.Rejected;
+        }
+        return Deliver(host, update) == SecureVerdict.Accepted ? UpdateVerdict.Accepted : UpdateVerdict.DroppedLate;
+    }
+
     /// <summary>Bytes of one masked word on the wire.</summary>
     public int WordBytes => _options.RingBits / 8;
     /// <summary>Why no more steps may be released (DP budget), null while training goes on.</summary>

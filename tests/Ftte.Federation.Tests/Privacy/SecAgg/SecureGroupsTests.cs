@@ -59,6 +59,25 @@ public class SecureGroupsTests
     }
 
     [Fact]
+    public void FedBuffSteps_FromGroupsToo()
+    {
+        var host = new FakeHost(20);
+        var fedbuff = new FedBuff(new FedBuffOptions(Concurrency: 8, BufferSize: 4, Trainable: "fc3", Seed: 5,
+            SecureAggregation: new SecureAggregationOptions { GroupSize = 6 }), Local);
+        fedbuff.Start(host);
+        Assert.All(host.Dispatched, t => Assert.Equal(4, t.Spec.Masked!.WordBytes));
+        var before = Trained(host);
+        var members = FirstGroup(host, 6);
+        float[] values = [0.2f, -0.1f, 0.4f, 0.3f, 0.1f, -0.3f];
+        for (int i = 0; i < 6; i++) Assert.Equal(UpdateVerdict.Accepted, host.Deliver(fedbuff, members[i], values[i]));
+        RunTimers(host, fedbuff);
+        Assert.Equal([6], host.Commits);
+        // τ = 0 for the first group: s(0) = 1, so the step is the plain mean.
+        Assert.All(Trained(host).Zip(before), p => Assert.Equal(p.Second + values.Average(), p.First, 1e-5f));
+        Assert.Contains(fedbuff.Notes, n => n.Contains("1 group(s) applied"));
+    }
+
+    [Fact]
     public void DropoutsAreUnmaskedAway_AndAGroupWithFewerThanTSurvivorsIsDiscardedWithoutAStep()
     {
         var host = new FakeHost(20);
@@ -168,7 +187,7 @@ public class SecureGroupsTests
         Assert.Contains("secureAggregation", noise.Message);
         var weighting = Assert.Throws<ConfigException>(() => new StrategyConfig { Kind = StrategyKind.Ftte, Weighting = "age-and-variance", SecureAggregation = new SecureAggregationConfig() }.Validate("strategies[0]"));
         Assert.Contains("weighting", weighting.Message);
-        var fedbuff = Assert.Throws<ConfigException>(() => new StrategyConfig { Kind = StrategyKind.Fedbuff, SecureAggregation = new SecureAggregationConfig() }.Validate("strategies[0]"));
-        Assert.Contains("secureAggregation", fedbuff.Message);
+        var fedasync = Assert.Throws<ConfigException>(() => new StrategyConfig { Kind = StrategyKind.Fedasync, SecureAggregation = new SecureAggregationConfig() }.Validate("strategies[0]"));
+        Assert.Contains("secureAggregation", fedasync.Message);
     }
 }
