@@ -49,7 +49,6 @@ internal static class PrivacyOverheadBenchmark
         }
 
         void Reset() => delta.CopyTo(work, 0);
-        Time("copy only (baseline)", Reset, () => { });
         Time("DP device: clip to C", Reset, () => ClientDp.Clip(work, all, 0.1));
         var seeded = NoiseSource.Seeded(seed);
         Time("DP device: clip + noise share (seeded)", Reset, () => ClientDp.ClipAndNoise(work, all, 0.1, 0.02, seeded));

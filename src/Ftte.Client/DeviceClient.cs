@@ -219,7 +219,8 @@ public sealed class DeviceClient : IDisposable
         }
         var plan = MemoryPlanner.PlanTraining(model, set, settings.BatchSize, settings.Optimizer);
         // Top-k's error-feedback residual stays resident while the device trains.
-        long resident = a.Secure is null ? CodecFor(a)?.ResidentBytes(UpdateCompression.CountOf(set.Ranges(model))) ?? 0 : 0;
+        var codec = a.Secure is null ? CodecFor(a) : null;
+        long resident = codec?.ResidentBytes(UpdateCompression.CountOf(set.Ranges(model))) ?? 0;
         if (plan.PeakBytes + resident > _o.MemoryBytes)
         {
             string needs = resident == 0 ? ByteSize.Format(plan.PeakBytes) : $"{ByteSize.Format(plan.PeakBytes)} and the codec's residual {ByteSize.Format(resident)}";
@@ -299,7 +300,6 @@ public sealed class DeviceClient : IDisposable
             await UploadAsync(a, SecureWire.EncodeMasked(masked, a.Secure!.RingBits), SecureWire.MaskedCodec, update, ct).ConfigureAwait(false);
             return;
         }
-        var codec = CodecFor(a);
         byte[] payload;
         if (codec is null)
         {

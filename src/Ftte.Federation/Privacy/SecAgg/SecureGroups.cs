@@ -320,14 +320,15 @@ public sealed class SecureGroups
         if (group.Awaiting.Count > 0) SetTimer(host, group, _options.PhaseTimeoutSeconds);
     }
 
-    private MaskPlan PlanFor(double weight, double clip = 0, double noiseStddev = 0)
+    /// <summary>A member's plan: its weight, and what the group shares — C and the noise share under DP (as of now), the encoding.</summary>
+    private MaskPlan PlanFor(double weight)
     {
         if (_private is null && _options.ValueRange is null && _options.ValueBits is not null)
             throw new ArgumentException("secureAggregation.valueBits without privacy needs valueRange (the clamp c that sets the quantisation step c/(2^(b−1) − 1)); with privacy it follows from the clip norm.");
-        double c = _private?.Aggregator.ClipNorm ?? 0;
-        if (clip == 0) clip = c;
-        double range = _options.ValueRange ?? (_private is null ? 1.0 : clip + 6 * noiseStddev);
-        return new MaskPlan(weight, _private is null ? null : clip, noiseStddev, range, _options.RingBits, _options.ValueBits, GroupSize);
+        double? clip = _private?.Aggregator.ClipNorm;
+        double noise = _private is { Aggregator.Options.Placement: DpNoisePlacement.Distributed } ? _private.Aggregator.DeviceNoiseStddev : 0;
+        double range = _options.ValueRange ?? (clip is { } c ? c + 6 * noise : 1.0);
+        return new MaskPlan(weight, clip, noise, range, _options.RingBits, _options.ValueBits, GroupSize);
     }
 
     /// <summary>
@@ -437,14 +438,12 @@ public sealed class SecureGroups
                 group.Phase = Phase.Inputs;
                 // The server tells the members the version their group is planned to be applied at: now plus the groups ahead.
                 group.PlannedVersion = host.Global.Version + _pending.Keys.Count(id => id < group.Id);
-                double clip = _private?.Aggregator.ClipNorm ?? 0;
-                double noise = _private?.Aggregator.Options.Placement == DpNoisePlacement.Distributed ? _private.Aggregator.DeviceNoiseStddev : 0;
                 foreach (var d in deliveries)
                 {
                     var m = group.Members[d.RecipientId];
                     if (m.State is not (MemberState.Training or MemberState.Finished)) continue;
                     m.Weight = _staleness is null ? 1.0 : SemiAsyncSecAgg.PlannedAgeWeight(_staleness, m.Ticket.BaseVersion, Math.Max(group.PlannedVersion, m.Ticket.BaseVersion));
-                    var plan = PlanFor(m.Weight, clip, noise);
+                    var plan = PlanFor(m.Weight);
                     group.Plan ??= plan;
                     m.Sharing = true;
                     Transport.Send(host, m.Ticket, d, plan);
