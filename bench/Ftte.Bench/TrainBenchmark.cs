@@ -4,6 +4,7 @@ using System.Text.Json;
 using Ftte.Core;
 using Ftte.Engine;
 using Ftte.Engine.Models;
+using Ftte.Engine.Planning;
 using Ftte.Engine.Training;
 
 namespace Ftte.Bench;
@@ -13,7 +14,8 @@ namespace Ftte.Bench;
 /// and 256 (SGD, momentum 0.9, lr 0.01, cross-entropy — the same setup as bench/pytorch/reference.py).
 /// Data are seeded random inputs: throughput does not depend on their values.
 /// Options: --json (one object per line), --seconds S (timed window per case, default 3),
-/// --models mlp,lenet, --batches 32,256, --profile (time per layer instead, see <see cref="TrainProfile"/>).
+/// --models mlp,lenet, --batches 32,256, --trainable SET (default all), --stream-chunk N (samples per chunk of a frozen
+/// prefix; the batch streams nothing), --profile (time per layer instead, see <see cref="TrainProfile"/>).
 /// </summary>
 internal static class TrainBenchmark
 {
@@ -23,6 +25,8 @@ internal static class TrainBenchmark
         double seconds = double.Parse(Value(args, "--seconds") ?? "3", CultureInfo.InvariantCulture);
         string[] models = (Value(args, "--models") ?? "mlp,lenet").Split(',');
         int[] batches = (Value(args, "--batches") ?? "32,256").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
+        string trainable = Value(args, "--trainable") ?? "all";
+        int streamChunk = int.Parse(Value(args, "--stream-chunk") ?? MemoryPlanner.DefaultStreamChunk.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         if (args.Contains("--profile"))
         {
             foreach (string name in models)
@@ -33,12 +37,12 @@ internal static class TrainBenchmark
         foreach (string name in models)
             foreach (int batch in batches)
             {
-                var (samplesPerSecond, flopsPerSample) = Measure(name, batch, seconds);
+                var (samplesPerSecond, flopsPerSample) = Measure(name, batch, seconds, trainable, streamChunk);
                 if (json)
                     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                     {
                         ["model"] = name, ["batch"] = batch, ["threads"] = 1, ["samples_per_second"] = Math.Round(samplesPerSecond, 1),
-                        ["engine"] = "ftte",
+                        ["engine"] = "ftte", ["trainable"] = trainable,
                     }));
                 else
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -47,10 +51,11 @@ internal static class TrainBenchmark
         return 0;
     }
 
-    private static (double SamplesPerSecond, long FlopsPerSample) Measure(string name, int batch, double seconds)
+    private static (double SamplesPerSecond, long FlopsPerSample) Measure(string name, int batch, double seconds, string trainable, int streamChunk)
     {
         var model = BuiltInModels.Create(name, seed: 1);
-        var session = new TrainingSession(model, TrainableSet.All(model), batch, new SgdOptions { LearningRate = 0.01f, Momentum = 0.9f });
+        var session = new TrainingSession(model, TrainableSet.Parse(model, trainable), batch, new SgdOptions { LearningRate = 0.01f, Momentum = 0.9f },
+            streamChunk: streamChunk);
         var rng = new Rng(2);
         foreach (ref float v in session.Input) v = (float)rng.NextGaussian();
         foreach (ref int l in session.Labels) l = rng.NextInt(model.ClassCount);

@@ -2,7 +2,10 @@ using System.Numerics.Tensors;
 
 namespace Ftte.Engine.Layers;
 
-/// <summary>(C,H,W) → (C·H·W). The memory is already contiguous; the copy keeps every layer's output its own planned buffer.</summary>
+/// <summary>
+/// (C,H,W) → (C·H·W). The memory is already contiguous: when the planner gives the output the input's buffer (in place)
+/// forward and backward do nothing; otherwise they copy.
+/// </summary>
 public sealed class Flatten : Layer
 {
     public Flatten(string name, Shape input) : base(name, [input], new Shape(input.Size)) { }
@@ -15,16 +18,17 @@ public sealed class Flatten : Layer
     internal override void Forward(in ForwardContext ctx, in LayerNeeds needs)
     {
         int n = ctx.Batch * OutputShape.Size;
-        ctx.X[..n].CopyTo(ctx.Y);
+        if (!ctx.X.Overlaps(ctx.Y)) ctx.X[..n].CopyTo(ctx.Y);
     }
 
     internal override bool CanOverwriteInputGradient => true;
+    internal override bool InPlace => true;
 
     internal override void Backward(in BackwardContext ctx, in LayerNeeds needs)
     {
         if (!needs.InputGrad()) return;
         int n = ctx.Batch * OutputShape.Size;
-        if (ctx.OverwriteDx) ctx.Dy[..n].CopyTo(ctx.Dx);
+        if (ctx.OverwriteDx) { if (!ctx.Dy.Overlaps(ctx.Dx)) ctx.Dy[..n].CopyTo(ctx.Dx); }
         else TensorPrimitives.Add(ctx.Dx[..n], ctx.Dy[..n], ctx.Dx[..n]);
     }
 

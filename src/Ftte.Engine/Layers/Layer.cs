@@ -70,6 +70,14 @@ public abstract class Layer
     /// </summary>
     internal virtual bool CanOverwriteInputGradient => false;
 
+    /// <summary>
+    /// Element-wise with one input: output element k reads only input element k, and the input gradient's element k only the
+    /// output gradient's element k (and what the layer saved). The planner may then give the output the input's buffer when
+    /// nothing reads the input afterwards, and the input gradient the output gradient's buffer when this layer writes it first
+    /// — in-place ReLU, as in PyTorch's ReLU(inplace=True) and TFLite's arena reuse.
+    /// </summary>
+    internal virtual bool InPlace => false;
+
     /// <summary>Options for the JSON description (everything but kind, name and inputs).</summary>
     internal abstract IEnumerable<KeyValuePair<string, object>> DescribeOptions();
 

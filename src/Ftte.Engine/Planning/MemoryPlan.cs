@@ -16,8 +16,11 @@ public sealed class MemoryPlan
 {
     internal MemoryPlan(Model model, int batch, OptimizerOptions? optimizer, string trainable, PlannedBuffer[] buffers,
         LayerNeeds[] needs, NodeBuffers[] layout, int input, int labels, int[] parameterGradients, int[] optimizerStates,
-        long trainableElements, long forwardFlops, long backwardFlops, int lossStep)
+        long trainableElements, long forwardFlops, long backwardFlops, int lossStep, int streamedPrefix, int streamChunk)
     {
+        StreamedPrefix = streamedPrefix;
+        StreamChunk = streamChunk;
+        StreamedThrough = streamedPrefix > 0 ? model.Layers[streamedPrefix - 1].Name : null;
         ModelName = model.Name;
         Batch = batch;
         Optimizer = optimizer;
@@ -47,6 +50,11 @@ public sealed class MemoryPlan
 
     public string ModelName { get; }
     public int Batch { get; }
+    /// <summary>Leading layers (no backward) that run forward <see cref="StreamChunk"/> samples at a time; 0 when none.</summary>
+    public int StreamedPrefix { get; }
+    public int StreamChunk { get; }
+    /// <summary>The streamed prefix's last layer (its output holds the whole batch), or null.</summary>
+    public string? StreamedThrough { get; }
     public OptimizerOptions? Optimizer { get; }
     public string TrainableSet { get; }
     public IReadOnlyList<PlannedBuffer> Buffers { get; }
@@ -112,6 +120,8 @@ public sealed class MemoryPlan
         Line("activations saved for backward", SavedActivationBytes);
         Line("transient activations and workspace", TransientBytes);
         Line("peak", PeakBytes);
+        if (StreamedPrefix > 0)
+            sb.Append(CultureInfo.InvariantCulture, $"  frozen prefix through {StreamedThrough} ({StreamedPrefix} layers) runs forward {StreamChunk} sample(s) at a time\n");
         sb.Append(CultureInfo.InvariantCulture, $"  FLOPs per sample: forward {ForwardFlopsPerSample:N0}, backward {BackwardFlopsPerSample:N0}, training {TrainingFlopsPerSample:N0}\n");
         return sb.ToString();
     }
@@ -134,6 +144,8 @@ public sealed class MemoryPlan
             w.WriteNumber("saved_activation_bytes", SavedActivationBytes);
             w.WriteNumber("transient_bytes", TransientBytes);
             w.WriteNumber("peak_bytes", PeakBytes);
+            w.WriteNumber("streamed_prefix_layers", StreamedPrefix);
+            w.WriteNumber("stream_chunk", StreamChunk);
             w.WriteNumber("forward_flops_per_sample", ForwardFlopsPerSample);
             w.WriteNumber("backward_flops_per_sample", BackwardFlopsPerSample);
             if (includeBuffers)

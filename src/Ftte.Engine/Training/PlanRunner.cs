@@ -66,7 +66,43 @@ internal sealed class PlanRunner
 
     public void Forward(int count)
     {
-        for (int i = 0; i < _model.Layers.Count; i++) ForwardLayer(i, count);
+        ForwardStreamedPrefix(count);
+        for (int i = Plan.StreamedPrefix; i < _model.Layers.Count; i++) ForwardLayer(i, count);
+    }
+
+    /// <summary>
+    /// The frozen prefix (<see cref="MemoryPlan.StreamedPrefix"/>), <see cref="MemoryPlan.StreamChunk"/> samples at a time: each
+    /// layer reads and writes its chunk-sized buffer, the first reads its rows of the input batch, the last writes its rows of
+    /// the whole-batch boundary. Nothing when the plan streams no prefix.
+    /// </summary>
+    public void ForwardStreamedPrefix(int count)
+    {
+        int prefix = Plan.StreamedPrefix, chunk = Plan.StreamChunk;
+        var layout = Plan.Layout;
+        for (int start = 0; start < count; start += chunk)
+        {
+            int k = Math.Min(chunk, count - start);
+            for (int i = 0; i < prefix; i++)
+            {
+                var layer = _model.Layers[i];
+                var inputs = _model.InputsOf(i);
+                Span<float> Rows(int node) => node < 0
+                    ? _arena.Get(Plan.InputBuffer, (long)count * _model.InputShape.Size).Slice(start * _model.InputShape.Size, k * _model.InputShape.Size)
+                    : node == prefix - 1
+                        ? _arena.Get(layout[node].Output, (long)count * _model.Layers[node].OutputShape.Size)
+                            .Slice(start * _model.Layers[node].OutputShape.Size, k * _model.Layers[node].OutputShape.Size)
+                        : _arena.Get(layout[node].Output, (long)k * _model.Layers[node].OutputShape.Size);
+                var ctx = new ForwardContext
+                {
+                    Batch = k,
+                    X = Rows(inputs[0]),
+                    X2 = inputs.Length > 1 ? Rows(inputs[1]) : default,
+                    Y = Rows(i),
+                    Workspace = _arena.Get(layout[i].ForwardWorkspace),
+                };
+                layer.Forward(ctx, Plan.Needs[i]);
+            }
+        }
     }
 
     public void Backward(int count)
@@ -74,9 +110,12 @@ internal sealed class PlanRunner
         for (int i = _model.Layers.Count - 1; i >= 0; i--) BackwardLayer(i, count);
     }
 
-    /// <summary>Layer i's forward call (one step of <see cref="Forward"/>; the profiler times each).</summary>
+    /// <summary>Layer i's forward call (one step of <see cref="Forward"/>; the profiler times each). Not for a layer of the streamed
+    /// prefix, which runs as a unit (<see cref="ForwardStreamedPrefix"/>).</summary>
     public void ForwardLayer(int i, int count)
     {
+        if (i < Plan.StreamedPrefix)
+            throw new InvalidOperationException($"Layer {_model.Layers[i].Name} is in the streamed frozen prefix; run the prefix with ForwardStreamedPrefix.");
         var layout = Plan.Layout;
         var layer = _model.Layers[i];
         var inputs = _model.InputsOf(i);

@@ -23,11 +23,13 @@ public sealed class TrainingSession
     private int _step;
 
     /// <param name="memoryBudgetBytes">When set, a plan whose peak exceeds it is refused with <see cref="MemoryBudgetExceededException"/>.</param>
-    public TrainingSession(Model model, TrainableSet trainable, int batchSize, OptimizerOptions optimizer, long? memoryBudgetBytes = null)
+    /// <param name="streamChunk">Samples per chunk of the streamed frozen prefix (<see cref="MemoryPlanner.DefaultStreamChunk"/>).</param>
+    public TrainingSession(Model model, TrainableSet trainable, int batchSize, OptimizerOptions optimizer, long? memoryBudgetBytes = null,
+        int streamChunk = MemoryPlanner.DefaultStreamChunk)
     {
         _model = model;
         Optimizer = optimizer;
-        Plan = MemoryPlanner.PlanTraining(model, trainable, batchSize, optimizer);
+        Plan = MemoryPlanner.PlanTraining(model, trainable, batchSize, optimizer, streamChunk);
         if (memoryBudgetBytes is { } budget) Plan.EnsureFits(budget);
         _selections = trainable.Resolve(model);
         _runner = new PlanRunner(model, Plan);

@@ -9,7 +9,7 @@ namespace Ftte.Engine.Tests.Kernels;
 /// <summary>
 /// The vector paths of the hand-written kernels agree with scalar code, at lengths around every vector width so that
 /// both the vector body and the scalar tail run. GEMM has a path switch (<see cref="GemmPath"/>): each path is compared
-/// with the scalar path. The masked-accumulate and optimizer kernels pick <see cref="Vector{T}"/> by themselves with no
+/// with the scalar path. The ReLU mask has a path switch too. The optimizer kernels pick <see cref="Vector{T}"/> by themselves with no
 /// way to force the scalar loop, so they are compared with a plain scalar reference written here, element by element in
 /// the kernel's own operation order: every operation is elementwise and unfused, so the results must be identical.
 /// </summary>
@@ -32,19 +32,11 @@ public sealed class SimdAgreementTests
 
     [Theory]
     [MemberData(nameof(LengthData))]
-    public void MaskedAccumulate_Relu_MatchesScalarReference(int n) => AssertMaskedAccumulateAgrees(n, float.PositiveInfinity, seed: 1);
+    public void ReluMask_Relu_VectorAndScalarPathsMatchReference(int n) => AssertReluMaskAgrees(n, float.PositiveInfinity, seed: 1);
 
     [Theory]
     [MemberData(nameof(LengthData))]
-    public void MaskedAccumulate_Relu6_MatchesScalarReference(int n) => AssertMaskedAccumulateAgrees(n, 6f, seed: 2);
-
-    [Theory]
-    [MemberData(nameof(LengthData))]
-    public void MaskedCopy_Relu_MatchesScalarReference(int n) => AssertMaskedCopyAgrees(n, float.PositiveInfinity, seed: 11);
-
-    [Theory]
-    [MemberData(nameof(LengthData))]
-    public void MaskedCopy_Relu6_MatchesScalarReference(int n) => AssertMaskedCopyAgrees(n, 6f, seed: 12);
+    public void ReluMask_Relu6_VectorAndScalarPathsMatchReference(int n) => AssertReluMaskAgrees(n, 6f, seed: 2);
 
     [Theory]
     [MemberData(nameof(LengthData))]
@@ -93,24 +85,11 @@ public sealed class SimdAgreementTests
         }
     }
 
-    private static void AssertMaskedCopyAgrees(int n, float cap, ulong seed)
-    {
-        var rng = new Rng(seed);
-        var y = Random(rng, n, -2f, 8f);
-        float[] edges = [0f, -0f, cap, 6f, float.Epsilon, MathF.BitDecrement(cap)];
-        for (int i = 0; i < n; i += 3) y[i] = edges[i / 3 % edges.Length];
-        var dy = Random(rng, n, -1f, 1f);
-        var dx = new float[n];
-        Array.Fill(dx, float.NaN);   // stale contents are overwritten, never read
-        var expected = new float[n];
-        for (int i = 0; i < n; i++) expected[i] = y[i] > 0f && y[i] < cap ? dy[i] : 0f;
-
-        Activation.MaskedCopy(y, dy, dx, cap);
-
-        Assert.Equal(expected, dx);
-    }
-
-    private static void AssertMaskedAccumulateAgrees(int n, float cap, ulong seed)
+    /// <summary>
+    /// Packs the mask of y on both paths (identical words), then applies it both ways on both paths: copy writes dy where
+    /// 0 &lt; y &lt; cap and 0 elsewhere, over stale dx contents; accumulate adds dy there and leaves the rest.
+    /// </summary>
+    private static void AssertReluMaskAgrees(int n, float cap, ulong seed)
     {
         var rng = new Rng(seed);
         var y = Random(rng, n, -2f, 8f);
@@ -118,14 +97,34 @@ public sealed class SimdAgreementTests
         float[] edges = [0f, -0f, cap, 6f, float.Epsilon, MathF.BitDecrement(cap)];
         for (int i = 0; i < n; i += 3) y[i] = edges[i / 3 % edges.Length];
         var dy = Random(rng, n, -1f, 1f);
-        var dx = Random(rng, n, -1f, 1f);
-        var expected = (float[])dx.Clone();
+        var dx0 = Random(rng, n, -1f, 1f);
+        var copied = new float[n];
+        var added = (float[])dx0.Clone();
         for (int i = 0; i < n; i++)
-            if (y[i] > 0f && y[i] < cap) expected[i] += dy[i];
+        {
+            bool on = y[i] > 0f && y[i] < cap;
+            copied[i] = on ? dy[i] : 0f;
+            if (on) added[i] += dy[i];
+        }
 
-        Activation.MaskedAccumulate(y, dy, dx, cap);
+        foreach (bool vector in new[] { false, System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated })
+        {
+            var bits = new uint[ReluMask.Words(n) + 1];
+            bits[^1] = 0xDEADBEEF;   // the word after the mask is not written
+            ReluMask.Pack(y, bits, cap, vector);
+            Assert.Equal(0xDEADBEEFu, bits[^1]);
+            for (int i = 0; i < n; i++)
+                Assert.Equal(y[i] > 0f && y[i] < cap, (bits[i >> 5] & (1u << (i & 31))) != 0);
 
-        AssertIdentical(expected, dx);
+            var dx = new float[n];
+            Array.Fill(dx, float.NaN);   // stale contents are overwritten, never read
+            ReluMask.Apply(bits, dy, dx, accumulate: false, vector);
+            Assert.Equal(copied, dx);
+
+            dx = (float[])dx0.Clone();
+            ReluMask.Apply(bits, dy, dx, accumulate: true, vector);
+            AssertIdentical(added, dx);
+        }
     }
 
     private static void AssertSgdAgrees(int n, float lr, float momentum, float decay, ulong seed)
