@@ -288,14 +288,21 @@ public sealed class ParameterSearch
         throw new InvalidOperationException($"Last-k baseline: not even the last layer fits {ByteSize.Format(BudgetBytes)} at batch {Batch}.");
     }
 
-    /// <summary>Baseline: every bias (TinyTL, Cai et al. 2020), if that fits.</summary>
+    /// <summary>
+    /// Baseline: every bias (TinyTL, Cai et al. 2020). Its set is fixed, so at equal budget the batch is the one knob: halved
+    /// (the search's own rule) until the set fits.
+    /// </summary>
     public SelectionResult BiasOnly()
     {
         var genome = FromSet(TrainableSet.BiasOnly(_model));
         if (genome is null || IsEmpty(genome)) throw new InvalidOperationException($"Bias-only baseline: model '{_model.Name}' has no bias to train.");
-        if (!Fits(genome))
-            throw new InvalidOperationException($"Bias-only baseline: every bias needs {ByteSize.Format(PeakOf(genome))} at batch {Batch}; the budget is {ByteSize.Format(BudgetBytes)}.");
-        return Result(SelectionMethod.BiasOnly, genome);
+        for (int batch = Batch; ; batch /= 2)
+        {
+            long peak = MemoryPlanner.PlanTraining(_model, ToSet(genome), batch, _optimizer).PeakBytes;
+            if (peak <= BudgetBytes) return Result(SelectionMethod.BiasOnly, genome, batch);
+            if (batch == 1)
+                throw new InvalidOperationException($"Bias-only baseline: every bias needs {ByteSize.Format(peak)} even at batch 1; the budget is {ByteSize.Format(BudgetBytes)}.");
+        }
     }
 
     /// <summary>
@@ -319,14 +326,14 @@ public sealed class ParameterSearch
         return Result(SelectionMethod.Random, genome);
     }
 
-    private SelectionResult Result(SelectionMethod method, int[] genome)
+    private SelectionResult Result(SelectionMethod method, int[] genome, int? batch = null)
     {
         var set = ToSet(genome);
-        var plan = MemoryPlanner.PlanTraining(_model, set, Batch, _optimizer);
+        var plan = MemoryPlanner.PlanTraining(_model, set, batch ?? Batch, _optimizer);
         if (plan.PeakBytes > BudgetBytes) throw new InvalidOperationException($"Internal: {method} chose {set}, which the planner says needs {plan.PeakBytes} B > {BudgetBytes} B.");
         var choices = Enumerable.Range(0, genome.Length).Where(t => genome[t] > 0)
             .Select(t => new SelectedTensor(_tensors[t], _choices[t][genome[t]], _gains[t][genome[t]])).ToArray();
-        return new SelectionResult(method, set, choices, ContributionOf(genome), plan, Batch, RequestedBatch, BudgetBytes, PlannerCalls);
+        return new SelectionResult(method, set, choices, ContributionOf(genome), plan, batch ?? Batch, RequestedBatch, BudgetBytes, PlannerCalls);
     }
 
     // ---- search internals ------------------------------------------------------------------------

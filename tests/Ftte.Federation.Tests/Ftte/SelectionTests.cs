@@ -115,6 +115,25 @@ public class SelectionTests
     }
 
     [Fact]
+    public void BiasOnly_OverTheBudgetAtTheBatch_HalvesTheBatchUntilItFits()
+    {
+        var model = FtteFixtures.Mlp();
+        long at16 = FtteFixtures.Peak(model, TrainableSet.BiasOnly(model), 16);
+        long at4 = FtteFixtures.Peak(model, TrainableSet.BiasOnly(model), 4);
+        long at8 = FtteFixtures.Peak(model, TrainableSet.BiasOnly(model), 8);
+        Assert.True(at4 < at8 && at8 < at16);
+        // A budget between batch 4's and batch 8's peak: the search still plans at 16 (its cheapest single tensor fits there).
+        var search = new ParameterSearch(model, Measured.Value, (at4 + at8) / 2, 16, FtteFixtures.Sgd);
+        Assert.Equal(16, search.Batch);
+
+        var biasOnly = search.BiasOnly();
+
+        Assert.Equal(4, biasOnly.Batch);
+        Assert.Equal(at4, biasOnly.PeakBytes);
+        Assert.Contains("batch 4 (halved from 16 to fit)", biasOnly.ToText());
+    }
+
+    [Fact]
     public void Slack_TradesAShareOfContributionForTheCheapestSetThatKeepsTheRest()
     {
         var model = FtteFixtures.Mlp();
