@@ -75,9 +75,25 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("ftte: give up this share of the best measured contribution for the cheapest set that keeps the rest (0: fill the budget).")]
     [ConfigRange(0, 1)]
     public double? ContributionSlack { get; init; }
-    [ConfigDoc("ftte: after this many server steps, measure contributions again from the trained weights and re-run the search; later tasks train the new set (absent: keep the first choice).")]
-    [ConfigRange(1)]
+    [ConfigDoc("ftte: after this many server steps, measure contributions again from the trained weights and re-run the search; later tasks train the new set. " +
+               "Default 100 when the set is searched and neither privacy nor secureAggregation is on (then none); 0 keeps the first choice.")]
+    [ConfigRange(0)]
     public int? ReselectAfter { get; init; }
+
+    /// <summary>
+    /// reselectAfter's default: 100 steps (1,000 updates at K = 10) leaves the layers time to move off their random
+    /// initialisation — where contribution analysis misjudges what trains best — and is a small share of a run.
+    /// </summary>
+    public const int DefaultReselectAfter = 100;
+
+    /// <summary>The re-selection this entry gets: the key's value (0: none), or the default where re-selection applies.</summary>
+    public int? EffectiveReselectAfter => ReselectAfter switch
+    {
+        0 => null,
+        { } steps => steps,
+        null => Kind == StrategyKind.Ftte && Trainable is null && Selection is null or "search" && Privacy is null && SecureAggregation is null
+            ? DefaultReselectAfter : null,
+    };
     [ConfigDoc("ftte: tasks the straggler pool keeps in flight (default: concurrency).")]
     [ConfigRange(0)]
     public int? StragglerConcurrency { get; init; }
@@ -156,7 +172,7 @@ public sealed record StrategyConfig : IValidatableConfig
             if (NestedBudgets is { Count: > 0 })
                 throw new ConfigException(ConfigPath.Child(path, "nestedBudgets"), "nested budgets cannot be combined with privacy yet; remove one of them.");
         }
-        if (ReselectAfter is not null && Kind == StrategyKind.Ftte)
+        if (ReselectAfter is > 0 && Kind == StrategyKind.Ftte)
         {
             // Said at parse, naming the key, rather than by the strategy's constructor after other strategies of a compare ran.
             var at = ConfigPath.Child(path, "reselectAfter");
@@ -239,7 +255,7 @@ public sealed record StrategyConfig : IValidatableConfig
                 StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency,
                 NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList(),
                 Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null,
-                Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions(), ReselectAfter: ReselectAfter), local, proxy, noise),
+                Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions(), ReselectAfter: EffectiveReselectAfter), local, proxy, noise),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

@@ -85,10 +85,8 @@ public static class SimulationPresets
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, random subset", Concurrency = 20, BufferSize = 10, Selection = "random" },
             // Beyond the paper: devices with more memory train nested, larger subsets that contain w*.
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, nested subsets", Concurrency = 20, BufferSize = 10, NestedBudgets = ["q0.5", "q0.9"] },
-            // Contribution measured again after a warm-up on the first choice. 100 steps (1,000 updates) is chosen a priori: far
-            // enough from the random initialisation for the layers to have moved, a small share of the ~1,300 steps FTTE needs on
-            // paper-fmnist, so most of the run trains the second choice.
-            new() { Kind = StrategyKind.Ftte, Name = "FTTE, re-selected after 100 steps", Concurrency = 20, BufferSize = 10, ReselectAfter = 100 },
+            // FTTE re-selects after 100 steps by default (StrategyConfig.DefaultReselectAfter); this row keeps the first choice.
+            new() { Kind = StrategyKind.Ftte, Name = "FTTE, first choice kept", Concurrency = 20, BufferSize = 10, ReselectAfter = 0 },
         ],
     };
 

@@ -115,7 +115,7 @@ public class ReselectionTests
     }
 
     [Theory]
-    [InlineData("""{ "kind": "ftte", "reselectAfter": 0 }""", "reselectAfter")]
+    [InlineData("""{ "kind": "ftte", "reselectAfter": -1 }""", "reselectAfter")]
     [InlineData("""{ "kind": "fedbuff", "reselectAfter": 100 }""", "'reselectAfter' does not apply to fedbuff")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "selection": "random" }""", "reselectAfter: re-selection re-runs the search")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "trainable": "fc3" }""", "reselectAfter: re-selection re-runs the search")]
@@ -133,6 +133,22 @@ public class ReselectionTests
         var ftte = Assert.IsType<FtteStrategy>(config.Create(Local, ignoreMemory: false, seed: 1, FtteFixtures.Proxy()));
         Assert.Equal(100, ftte.Options.ReselectAfter);
         Assert.Throws<ArgumentException>(() => new FtteStrategy(new FtteOptions(ReselectAfter: 5, Selection: SelectionMethod.LastK), Local));
+    }
+
+    [Theory]
+    [InlineData("""{ "kind": "ftte" }""", 100)]
+    [InlineData("""{ "kind": "ftte", "reselectAfter": 0 }""", null)]
+    [InlineData("""{ "kind": "ftte", "reselectAfter": 7 }""", 7)]
+    [InlineData("""{ "kind": "ftte", "selection": "random" }""", null)]
+    [InlineData("""{ "kind": "ftte", "trainable": "fc3" }""", null)]
+    [InlineData("""{ "kind": "ftte", "privacy": { "noiseMultiplier": 1 } }""", null)]
+    [InlineData("""{ "kind": "ftte", "secureAggregation": { } }""", null)]
+    public void Default_ReselectsAfter100Steps_WhereReselectionApplies(string json, int? expected)
+    {
+        var config = StrictJson.Parse<StrategyConfig>(json, "test");
+        Assert.Equal(expected, config.EffectiveReselectAfter);
+        var ftte = Assert.IsType<FtteStrategy>(config.Create(Local, ignoreMemory: false, seed: 1, FtteFixtures.Proxy()));
+        Assert.Equal(expected, ftte.Options.ReselectAfter);
     }
 
     private static HashSet<int> Coordinates(IEnumerable<WeightRange> ranges) =>
