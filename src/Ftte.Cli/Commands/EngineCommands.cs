@@ -44,15 +44,20 @@ internal static class EngineCommands
     {
         var json = new Option<bool>("--json") { Description = "Print the plan as JSON." };
         var buffers = new Option<bool>("--buffers") { Description = "List every arena buffer with offset and lifetime." };
+        var chunk = new Option<int>("--stream-chunk")
+        {
+            Description = "Samples at a time through the frozen leading layers (1: least memory; the batch: no streaming).",
+            DefaultValueFactory = _ => MemoryPlanner.DefaultStreamChunk,
+        };
         var command = new Command("plan-memory", "Print the exact training memory (and FLOPs) of a model, trainable set, batch and optimizer — before training.")
         {
-            ModelOption, BatchOption, TrainableOption, OptimizerOption, MomentumOption, BudgetOption, json, buffers,
+            ModelOption, BatchOption, TrainableOption, OptimizerOption, MomentumOption, BudgetOption, json, buffers, chunk,
         };
         command.SetAction(r => Cli.Run(() =>
         {
             var model = ModelSource.Load(r.GetValue(ModelOption)!, 0);
             var trainable = TrainableSet.Parse(model, r.GetValue(TrainableOption)!);
-            var plan = MemoryPlanner.PlanTraining(model, trainable, r.GetValue(BatchOption), Optimizer(r));
+            var plan = MemoryPlanner.PlanTraining(model, trainable, r.GetValue(BatchOption), Optimizer(r), r.GetValue(chunk));
             if (r.GetValue(json)) Console.WriteLine(plan.ToJson(r.GetValue(buffers)));
             else
             {
