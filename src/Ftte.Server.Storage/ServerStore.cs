@@ -160,11 +160,30 @@ public sealed class ServerStore : IDisposable
     public void UpdateRunConfig(string configJson)
     {
         ArgumentNullException.ThrowIfNull(configJson);
+        Write(tx => SetRunConfig(tx, configJson));
+    }
+
+    /// <summary>
+    /// What the server settles when its strategy starts, in one transaction: the run's config with what the strategy resolved
+    /// (null: unchanged) and the strategy's initial state, stored with <paramref name="version"/> (null: none). A restart
+    /// before the first server step finds both or neither.
+    /// </summary>
+    public void SaveStart(int version, string? configJson, string? strategyState)
+    {
+        if (configJson is null && strategyState is null) return;
         Write(tx =>
         {
-            if (Execute("UPDATE run SET config_json = $config WHERE id = 1", tx, ("$config", configJson)) == 0)
-                throw new StoreException($"'{Path}' holds no run yet; create it before updating its config.");
+            if (configJson is not null) SetRunConfig(tx, configJson);
+            if (strategyState is not null
+                && Execute("UPDATE versions SET strategy_state = $s WHERE version = $v", tx, ("$s", strategyState), ("$v", version)) == 0)
+                throw new StoreException($"Cannot store the strategy's state with model version {version}: it is not stored.");
         });
+    }
+
+    private void SetRunConfig(SqliteTransaction tx, string configJson)
+    {
+        if (Execute("UPDATE run SET config_json = $config WHERE id = 1", tx, ("$config", configJson)) == 0)
+            throw new StoreException($"'{Path}' holds no run yet; create it before updating its config.");
     }
 
     // ------------------------------------------------------------------ devices

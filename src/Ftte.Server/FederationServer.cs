@@ -167,11 +167,24 @@ public sealed class FederationServer : IFederationHost, IDisposable
         }
     }
 
-    /// <summary>The stored config minus what the server resolved after start (FTTE's chosen set), for comparison with a given one.</summary>
-    private static ServerConfig WithoutResolved(ServerConfig stored, ServerConfig given) =>
-        given.Strategy.Trainable is null && stored.Strategy.Kind == Federation.Config.StrategyKind.Ftte
-            ? stored with { Strategy = stored.Strategy with { Trainable = null }, Local = stored.Local with { Batch = given.Local.Batch } }
-            : stored;
+    /// <summary>
+    /// The stored config minus what the server resolved after start (FTTE's chosen set and batch, and its re-selection made
+    /// explicit), for comparison with a given one.
+    /// </summary>
+    private static ServerConfig WithoutResolved(ServerConfig stored, ServerConfig given)
+    {
+        if (given.Strategy.Trainable is not null || stored.Strategy.Kind != Federation.Config.StrategyKind.Ftte) return stored;
+        int? storedReselect = stored.Strategy.ReselectAfter is 0 ? null : stored.Strategy.ReselectAfter;
+        return stored with
+        {
+            Strategy = stored.Strategy with
+            {
+                Trainable = null,
+                ReselectAfter = storedReselect == given.Strategy.EffectiveReselectAfter ? given.Strategy.ReselectAfter : stored.Strategy.ReselectAfter,
+            },
+            Local = stored.Local with { Batch = given.Local.Batch },
+        };
+    }
 
     private void Restore(bool resuming)
     {
@@ -923,19 +936,25 @@ public sealed class FederationServer : IFederationHost, IDisposable
         }
         foreach (string note in _strategy.Notes) _log(note);
         // The server resolved what the config left open (FTTE's trainable set and batch): store it, so that a restart
-        // trains the same set instead of re-running the search on trained weights.
+        // trains the same set instead of re-running the search on trained weights. With reselectAfter that is the first
+        // choice, trained until the re-selection; the re-selection itself travels in the strategy's state.
+        string? resolved = null;
         if (_strategy is Federation.Strategies.FtteStrategy ftte && _config.Strategy.Trainable is null)
         {
             var level = ftte.Levels[0];
-            var resolved = _config with
+            resolved = StrictJson.Serialize(_config with
             {
-                Strategy = _config.Strategy with { Trainable = level.TrainableKey },
+                // Explicit, since a fixed set alone would mean no re-selection (StrategyConfig.EffectiveReselectAfter).
+                Strategy = _config.Strategy with { Trainable = level.TrainableKey, ReselectAfter = ftte.Options.ReselectAfter ?? 0 },
                 Local = _config.Local with { Batch = level.Local.BatchSize },
-            };
-            _store.UpdateRunConfig(StrictJson.Serialize(resolved));
+            });
         }
-        // The strategy's own state as of the last stored version (the DP accountant: released steps stay counted).
-        if (_store.LoadLatestStrategyState() is { } saved) _strategy.RestoreState(saved);
+        // The strategy's own state as of the last stored version (the DP accountant: released steps stay counted; FTTE's
+        // step count and re-selection). At the first start, its initial state goes with the resolved config (FTTE's budget
+        // and configured batch, which a re-selection after a restart before the first step must search with).
+        string? saved = _store.LoadLatestStrategyState();
+        _store.SaveStart(_global.Version, resolved, saved is null ? _strategy.SaveState() : null);
+        if (saved is not null) _strategy.RestoreState(saved);
         var pending = _store.LoadPending();
         if (pending.Count > 0)
         {

@@ -28,10 +28,6 @@ public sealed record ServerConfig : IValidatableConfig
     {
         if (!DatasetCatalog.Names.Contains(Dataset))
             throw new ConfigException(ConfigPath.Child(path, "dataset"), $"unknown dataset '{Dataset}'; expected one of {string.Join(", ", DatasetCatalog.Names)}.");
-        // The server stores the chosen set at start so that a restart trains it again; a second choice is not stored yet.
-        if (Strategy.ReselectAfter is not null)
-            throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "strategy"), "reselectAfter"),
-                "ftte serve does not re-select yet (a restart would go back to the first set); remove it (simulation supports it).");
     }
 }
 

@@ -26,6 +26,25 @@ public class RoundTripTests
     }
 
     [Fact]
+    public void SaveStart_stores_the_resolved_config_and_the_strategy_state_in_one_transaction()
+    {
+        using var temp = new TempStore();
+        using var store = Sample.Seed(temp.Open());
+        store.SaveStart(0, "{\"resolved\":true}", "{\"steps\":0}");
+        Assert.Equal("{\"resolved\":true}", store.LoadRun()!.ConfigJson);
+        Assert.Equal("{\"steps\":0}", store.LoadLatestStrategyState());
+
+        // A state for a version that is not stored is refused, and the config of the same call is not written either.
+        Assert.Throws<StoreException>(() => store.SaveStart(9, "{\"other\":1}", "{\"steps\":1}"));
+        Assert.Equal("{\"resolved\":true}", store.LoadRun()!.ConfigJson);
+        Assert.Equal("{\"steps\":0}", store.LoadLatestStrategyState());
+
+        // A later version's state is the one a restart reads.
+        store.CommitVersion(1, Sample.Weights(64, 1), Sample.T0, null, strategyState: "{\"steps\":1}");
+        Assert.Equal("{\"steps\":1}", store.LoadLatestStrategyState());
+    }
+
+    [Fact]
     public void Devices_get_dense_ids_and_every_field_round_trips()
     {
         using var temp = new TempStore();

@@ -19,7 +19,7 @@ public sealed record StrategyConfig : IValidatableConfig
     public StrategyKind Kind { get; init; } = StrategyKind.Fedbuff;
     [ConfigDoc("Label in reports; default: the strategy's own name with its key settings.")]
     public string? Name { get; init; }
-    [ConfigDoc("Trainable set trained on devices: all, bias, last:K, or per-tensor rules (see ftte plan-memory). Absent: all; for ftte, chosen by its selection (a value fixes it, for ablations).")]
+    [ConfigDoc("Trainable set trained on devices: all, bias, last:K, or per-tensor rules (see ftte plan-memory). Absent: all; for ftte, chosen by its selection (a value fixes it, for ablations; with reselectAfter, until the re-selection).")]
     public string? Trainable { get; init; }
 
     [ConfigDoc("fedavg: C, updates per round.")]
@@ -176,8 +176,9 @@ public sealed record StrategyConfig : IValidatableConfig
         {
             // Said at parse, naming the key, rather than by the strategy's constructor after other strategies of a compare ran.
             var at = ConfigPath.Child(path, "reselectAfter");
-            if (Trainable is not null || Selection is not (null or "search"))
-                throw new ConfigException(at, "re-selection re-runs the search; remove it, or use selection \"search\" without a fixed trainable set.");
+            // A fixed trainable set is the first choice, trained until the re-selection (a restarted server stores its first choice so).
+            if (Selection is not (null or "search"))
+                throw new ConfigException(at, "re-selection re-runs the search; remove it, or use selection \"search\".");
             if (Privacy is not null || SecureAggregation is not null)
                 throw new ConfigException(at, "re-selection cannot be combined with privacy or secureAggregation yet (they fix the trained coordinates at start); remove one of them.");
         }

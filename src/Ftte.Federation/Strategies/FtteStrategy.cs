@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Ftte.Core;
 using Ftte.Engine;
 using Ftte.Engine.Planning;
@@ -7,6 +8,7 @@ using Ftte.Federation.Aggregation;
 using Ftte.Federation.Privacy;
 using Ftte.Federation.Privacy.SecAgg;
 using Ftte.Federation.Selection;
+using Ftte.Federation.Strategies.Internal;
 
 namespace Ftte.Federation.Strategies;
 
@@ -19,7 +21,8 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// <param name="MaxStaleness">Updates with τ above this are dropped (counted as stale); null keeps all.</param>
 /// <param name="Budget">How M_min is derived from the fleet; null: the minimum device memory (the paper's rule).</param>
 /// <param name="Weighting">Aggregation weight (see <see cref="FtteStrategy"/>).</param>
-/// <param name="Trainable">A fixed trainable set (ablations); null: chosen by <paramref name="Selection"/>.</param>
+/// <param name="Trainable">A fixed trainable set (ablations); null: chosen by <paramref name="Selection"/>. With
+/// <paramref name="ReselectAfter"/>, the set trained until the re-selection (how a restarted server resumes its first choice).</param>
 /// <param name="Selection">The search, or a baseline at the same budget.</param>
 /// <param name="Contribution">Contribution analysis settings; null: the local batch and optimizer, 20 steps.</param>
 /// <param name="Search">Evolutionary search settings; null: defaults with <paramref name="Seed"/>.</param>
@@ -35,8 +38,8 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// <param name="SecureAggregation">Steps from SecAgg+ groups (<see cref="SecureGroups"/>): the server sees only sums, so weighting
 /// none or age (applied by the device) and no nested subsets; null: updates in the clear.</param>
 /// <param name="ReselectAfter">After this many server steps, measure the contributions again from the current global weights and
-/// re-run the search (same budget, same nested budgets); later dispatches train the new set. Needs the search; not with privacy or
-/// secure aggregation. null: the set chosen from the initial weights is kept (the paper's behaviour).</param>
+/// re-run the search (same budget, same nested budgets); later dispatches train the new set. Needs the search (and its proxy set,
+/// also with a fixed first set); not with privacy or secure aggregation. null: the first set is kept (the paper's behaviour).</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
@@ -76,7 +79,8 @@ public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dis
 /// (<see cref="ParameterSearch"/>) picks w* maximising Σ contribution with planned peak ≤ M_min, halving the batch
 /// if nothing fits. Chosen once, from the initial global weights — or, with <see cref="FtteOptions.ReselectAfter"/>, chosen
 /// again after that many server steps from the weights trained so far (contributions measured on random initial weights
-/// need not predict what trains best later). Tasks use <see cref="Broadcast.TrainableOnly"/>:
+/// need not predict what trains best later). A server keeps both choices across restarts: the first in the run's stored
+/// config, the second in <see cref="SaveState"/>. Tasks use <see cref="Broadcast.TrainableOnly"/>:
 /// the frozen part travels once per device, then only w* down and Δw* up; after a re-selection the frozen part is a
 /// new one, so every device pays its first contact again.</para>
 ///
@@ -128,15 +132,18 @@ public sealed class FtteStrategy : Strategy
     private double _stragglerThreshold = double.PositiveInfinity;
     private readonly HashSet<long> _fastTasks = [];
     private readonly HashSet<long> _slowTasks = [];
-    /// <summary>The local training given to the constructor: every selection starts from its batch (the chosen one may be halved).</summary>
-    private readonly LocalTraining _configuredLocal;
+    /// <summary>The local training given to the constructor (after a restore, with the configured batch the state carries): every
+    /// selection starts from its batch (the chosen one may be halved).</summary>
+    private LocalTraining _configuredLocal;
     /// <summary>Kept across selections (its cache is per weights, so a re-selection measures afresh).</summary>
     private ContributionAnalysis? _analysis;
     private int _steps;
     /// <summary>After a re-selection: the coordinates the new levels train (the largest level contains the others).</summary>
     private WeightRange[]? _trainedNow;
+    /// <summary>A re-selection read by <see cref="RestoreState"/>, not yet re-established (<see cref="Resume"/>).</summary>
+    private FtteReselectionState? _restoredReselection;
 
-    /// <param name="proxy">The server's small proxy set for contribution analysis; needed only by <see cref="SelectionMethod.Search"/> without a fixed trainable set.</param>
+    /// <param name="proxy">The server's small proxy set for contribution analysis; needed only by <see cref="SelectionMethod.Search"/> without a fixed trainable set (or with <see cref="FtteOptions.ReselectAfter"/>).</param>
     /// <param name="noise">DP noise (with <see cref="FtteOptions.Privacy"/>): cryptographic in deployment; null: seeded (simulation).</param>
     public FtteStrategy(FtteOptions options, LocalTraining local, ISampleSource? proxy = null, NoiseSource? noise = null)
     {
@@ -147,8 +154,8 @@ public sealed class FtteStrategy : Strategy
         Local = local;
         _configuredLocal = local;
         Staleness = options.Staleness ?? StalenessFunction.InverseSqrt;
-        if (proxy is null && options.Trainable is null && options.Selection == SelectionMethod.Search)
-            throw new ArgumentException("FTTE's search needs a proxy set for contribution analysis (or give a fixed trainable set, or a baseline selection).", nameof(proxy));
+        if (proxy is null && (options.Trainable is null || options.ReselectAfter is not null) && options.Selection == SelectionMethod.Search)
+            throw new ArgumentException("FTTE's search needs a proxy set for contribution analysis (or give a fixed trainable set without reselectAfter, or a baseline selection).", nameof(proxy));
         _proxy = proxy;
         _sampler = new DeviceSampler(options.Seed);
     }
@@ -196,8 +203,8 @@ public sealed class FtteStrategy : Strategy
         if (o.ReselectAfter is { } after)
         {
             if (after < 1) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE reselectAfter must be ≥ 1 server step or absent; got {after}.");
-            if (o.Trainable is not null || o.Selection != SelectionMethod.Search)
-                throw new ArgumentException("FTTE reselectAfter re-runs the search: it needs selection 'search' and no fixed trainable set.", nameof(o));
+            if (o.Selection != SelectionMethod.Search)
+                throw new ArgumentException("FTTE reselectAfter re-runs the search: it needs selection 'search'.", nameof(o));
             // Both fix the coordinates of a step at start (the DP step's ranges, the groups' vector layout).
             if (o.Privacy is not null || o.SecureAggregation is not null)
                 throw new ArgumentException("FTTE reselectAfter cannot be combined with privacy or secure aggregation yet (they fix the trained coordinates at start).", nameof(o));
@@ -209,7 +216,7 @@ public sealed class FtteStrategy : Strategy
     {
         var model = host.Global.Model;
         BudgetBytes = Budget.Resolve(host.Devices);
-        Choose(host);
+        Choose(host, Options.Trainable);
         var set = Spec.Trainable;
         if (Options.Privacy is { } dp)
         {
@@ -232,15 +239,15 @@ public sealed class FtteStrategy : Strategy
     }
 
     /// <summary>
-    /// The selection from the current global weights: contributions, the search under M_min and the nested levels, then what
-    /// follows from the chosen sets — plan, participation, bytes per task, straggler pool, each device's level.
+    /// The selection from the current global weights: contributions, the search under M_min and the nested levels (or
+    /// <paramref name="fixedSet"/>, without either), then what follows from the chosen sets (<see cref="Use"/>).
     /// </summary>
-    private void Choose(IFederationHost host)
+    private void Choose(IFederationHost host, string? fixedSet)
     {
         var model = host.Global.Model;
         Local = _configuredLocal;
         TrainableSet set;
-        if (Options.Trainable is { } fixedSet)
+        if (fixedSet is not null)
         {
             set = TrainableSet.Parse(model, fixedSet);
         }
@@ -256,9 +263,8 @@ public sealed class FtteStrategy : Strategy
             set = Selection.Trainable;
             if (Selection.Batch != Local.BatchSize) Local = Local with { BatchSize = Selection.Batch };
         }
-        Spec = new TaskSpec(set, Local, Broadcast.TrainableOnly, Options.SecureAggregation is { } secure ? new MaskedUpload(secure.RingBits / 8) : null);
-        Plan = Selection?.Plan ?? MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
-        _levels = [(Spec, Plan.PeakBytes)];
+        var plan = Selection?.Plan ?? MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
+        var levels = new List<(TaskSpec Spec, long PeakBytes)> { (LevelSpec(set, 0), plan.PeakBytes) };
         if (Options.NestedBudgets is { Count: > 0 } nested && Contributions is not null)
         {
             // Each larger budget gets the best set that contains the previous level's (planned at w*'s batch, so
@@ -270,10 +276,25 @@ public sealed class FtteStrategy : Strategy
                 if (search.Batch != Local.BatchSize) continue;
                 var level = search.Search(previous);
                 if (level.Trainable.ToString() == previous.ToString()) continue;
-                _levels.Add((new TaskSpec(level.Trainable, Local, Broadcast.TrainableOnly), level.Plan.PeakBytes));
+                levels.Add((LevelSpec(level.Trainable, levels.Count), level.Plan.PeakBytes));
                 previous = level.Trainable;
             }
         }
+        Use(host, levels, plan);
+    }
+
+    /// <summary>The task of nested level <paramref name="level"/> (0: w*, the one secure aggregation masks) at <see cref="Local"/>.</summary>
+    private TaskSpec LevelSpec(TrainableSet set, int level) =>
+        new(set, Local, Broadcast.TrainableOnly, level == 0 && Options.SecureAggregation is { } secure ? new MaskedUpload(secure.RingBits / 8) : null);
+
+    /// <summary>What follows from the chosen levels (w* first, planned at <see cref="Local"/>): plan, participation, bytes per task, straggler pool, each device's level.</summary>
+    private void Use(IFederationHost host, List<(TaskSpec Spec, long PeakBytes)> levels, MemoryPlan plan)
+    {
+        var model = host.Global.Model;
+        _levels = levels;
+        Spec = levels[0].Spec;
+        Plan = plan;
+        var set = Spec.Trainable;
         Participation = Participation.ByMemory(host.Devices, Plan.PeakBytes, Options.IgnoreMemory);
         if (!Options.IgnoreMemory && Participation.ExcludedDevices == host.Devices.Count)
             throw new InvalidOperationException(
@@ -290,7 +311,7 @@ public sealed class FtteStrategy : Strategy
     private void Reselect(IFederationHost host)
     {
         var before = Levels;
-        Choose(host);
+        Choose(host, fixedSet: null);
         _trainedNow = [.. _levels[^1].Spec.Trainable.Ranges(host.Global.Model)];
         Reselected = new Reselection(_steps, host.Now, before);
     }
@@ -364,6 +385,7 @@ public sealed class FtteStrategy : Strategy
     /// <summary>A late joiner gets the same treatment as a device known at start: memory rule, nested level, pool.</summary>
     public override void OnDeviceJoined(IFederationHost host, DeviceInfo device)
     {
+        Resume(host);
         Participation.Admit(device);
         _specOf = [.. _specOf, _levels.Last(l => l.PeakBytes <= device.MemoryBytes || l.Spec == Spec).Spec];
         _straggler = [.. _straggler, EstimatedTaskSeconds(device) > _stragglerThreshold];
@@ -396,15 +418,73 @@ public sealed class FtteStrategy : Strategy
     public override PrivacySpent? PrivacySpent => _private?.Spent;
     public override SecureGroups? SecureAggregation => _secure;
     public override PrivacySpent? PrivacyPerDevice => _private?.UnsampledBound();
-    public override string? SaveState() => _private?.SaveState();
+
+    /// <summary>
+    /// The step count, what the re-selection needs to search as an uninterrupted run would (M_min and the configured batch:
+    /// a restarted server's config holds the first choice and its batch) and, once re-selected, the new sets; the DP state
+    /// beside them (see <see cref="FtteState"/>). Null without re-selection and without privacy: nothing to resume.
+    /// </summary>
+    public override string? SaveState()
+    {
+        if (Options.ReselectAfter is null && _private is null) return null;
+        using var privacy = _private is null ? null : JsonDocument.Parse(_private.SaveState());
+        var reselection = _restoredReselection ?? (Reselected is { } r
+            ? new FtteReselectionState(r.AfterSteps, r.At, [.. r.Before.Select(l => l.TrainableKey)], [.. _levels.Select(l => l.Spec.TrainableKey)],
+                Local.BatchSize, r.LateMerged, r.LateDropped)
+            : null);
+        return new FtteState(_steps, BudgetBytes, _configuredLocal.BatchSize, reselection, privacy?.RootElement).ToJson();
+    }
+
+    /// <summary>
+    /// Continues from <see cref="SaveState"/> (or from a state of the earlier format, the DP state alone). The count and the
+    /// search's inputs apply at once, so a restart before the re-selection makes it at the same step from the same budget.
+    /// A re-selection already made is not searched again (the weights now are a later version's): its sets are re-established.
+    /// </summary>
     public override void RestoreState(string state)
     {
-        _private?.RestoreState(state);
+        var saved = FtteState.Parse(state);
+        if (saved.Reselection is { Levels.Count: 0 })
+            throw new FormatException("The stored FTTE state has a re-selection without trainable sets.");
+        if (saved.Privacy is { } dp) _private?.RestoreState(dp.GetRawText());
         StopReason ??= _private?.Exhausted;
+        _steps = saved.Steps;
+        if (saved.BudgetBytes is { } budget) BudgetBytes = budget;
+        if (saved.ConfiguredBatch is { } batch) _configuredLocal = _configuredLocal with { BatchSize = batch };
+        // Re-establishing the sets needs the model and the devices (plans, participation, pools, each device's level), and
+        // RestoreState has no host: the contract keeps strategies acting only through the host of the event at hand. So they
+        // apply at the next call that has one, before it merges or dispatches anything (Resume); tasks Start already
+        // dispatched with the first set finish as late updates of an old set, exactly as in-flight tasks at a re-selection.
+        _restoredReselection = saved.Reselection;
+    }
+
+    /// <summary>Re-establishes a re-selection read by <see cref="RestoreState"/>; called first by every handler that merges or dispatches.</summary>
+    private void Resume(IFederationHost host)
+    {
+        if (_restoredReselection is not { } saved) return;
+        _restoredReselection = null;
+        var model = host.Global.Model;
+        var before = saved.Before.Select(key => new TaskSpec(TrainableSet.Parse(model, key), Local, Broadcast.TrainableOnly)).ToList();
+        Local = _configuredLocal with { BatchSize = saved.Batch };
+        var levels = new List<(TaskSpec Spec, long PeakBytes)>();
+        MemoryPlan? plan = null;
+        foreach (string key in saved.Levels)
+        {
+            var set = TrainableSet.Parse(model, key);
+            var levelPlan = MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
+            plan ??= levelPlan;
+            levels.Add((LevelSpec(set, levels.Count), levelPlan.PeakBytes));
+        }
+        // What the search measured and chose belongs to other weights: the notes say the sets were restored.
+        Selection = null;
+        Contributions = null;
+        Use(host, levels, plan!);
+        _trainedNow = [.. _levels[^1].Spec.Trainable.Ranges(model)];
+        Reselected = new Reselection(saved.AfterSteps, saved.At, before) { LateMerged = saved.LateMerged, LateDropped = saved.LateDropped };
     }
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
     {
+        Resume(host);
         Release(update.Task.TaskId);
         if (StopReason is not null) return UpdateVerdict.DroppedLate;
         UpdateVerdict verdict;
@@ -524,6 +604,7 @@ public sealed class FtteStrategy : Strategy
         _buffer.Clear();
         host.Commit(merged);
         // After the step, so the analysis sees the weights of N steps (the buffer is empty: nothing of the old sets is pending).
+        // The count is in the saved state: a restart neither re-selects again nor starts counting from zero.
         if (++_steps == Options.ReselectAfter) Reselect(host);
     }
 
@@ -540,6 +621,7 @@ public sealed class FtteStrategy : Strategy
     /// <remarks>With secure aggregation each pool forms its own groups (lane 0 fast, 1 stragglers), a device at most once per group.</remarks>
     private void FillTo(IFederationHost host)
     {
+        Resume(host);
         if (StopReason is not null) return;
         foreach (var t in _sampler.Fill(host, d => Participation.IsEligible(d) && !_straggler[d] && (_secure?.CanJoin(d, 0) ?? true), d => _specOf[d], Options.Concurrency, _fastTasks.Count))
         {
@@ -558,7 +640,8 @@ public sealed class FtteStrategy : Strategy
         Spec is null ? [] :
         [
             $"Budget {Budget} = {ByteSize.Format(BudgetBytes)}; trainable set '{Spec.TrainableKey}' at batch {Local.BatchSize}" +
-            (Selection is { } sel ? $" ({sel.Method}, contribution {sel.Contribution.ToString("G4", CultureInfo.InvariantCulture)})" : " (fixed)") +
+            (Selection is { } sel ? $" ({sel.Method}, contribution {sel.Contribution.ToString("G4", CultureInfo.InvariantCulture)})"
+                : Reselected is not null ? " (re-selected before a restart)" : " (fixed)") +
             $", planned peak {ByteSize.Format(Plan.PeakBytes)}; {_taskBytes:N0} bytes per task each way.",
             .. _levels.Skip(1).Select((l, i) => $"Nested level {i + 1}: '{l.Spec.TrainableKey}' (contains the level below), planned peak {ByteSize.Format(l.PeakBytes)}, " +
                 $"{_specOf.Count(x => x == l.Spec)} device(s)."),

@@ -1,6 +1,9 @@
+using System.Text.Json.Nodes;
+using Ftte.Core;
 using Ftte.Core.Config;
 using Ftte.Engine;
 using Ftte.Federation.Config;
+using Ftte.Federation.Privacy;
 using Ftte.Federation.Selection;
 using Ftte.Federation.Strategies;
 
@@ -16,15 +19,38 @@ public class ReselectionTests
     /// Ten devices that hold the plan of fc2 and fc3 with little to spare, so the search has to choose; one pool, plain mean.
     /// From the initial weights it picks fc2 and fc3; after three steps of Δ = 0.5 it picks fc1.weight at 1/4 with the biases.
     /// </summary>
-    private static (FakeHost Host, FtteStrategy Ftte) Started(int? reselectAfter)
+    private static (FakeHost Host, FtteStrategy Ftte) Started(int? reselectAfter, string? trainable = null)
     {
         var model = FtteFixtures.Mlp();
-        long budget = FtteFixtures.Peak(model, TrainableSet.Parse(model, "fc2,fc3"), 16) + 4096;
-        var host = new FakeHost(10, model: model, memory: budget);
-        var ftte = new FtteStrategy(new FtteOptions(Concurrency: 4, BufferSize: 2, Weighting: FtteWeighting.None, Contribution: Analysis,
-            Seed: 2, StragglerFactor: 0, ReselectAfter: reselectAfter), Local, FtteFixtures.Proxy());
+        var host = new FakeHost(10, model: model, memory: Budget(model));
+        var ftte = new FtteStrategy(Options(reselectAfter, trainable), Local, FtteFixtures.Proxy());
         ftte.Start(host);
         return (host, ftte);
+    }
+
+    private static FtteOptions Options(int? reselectAfter, string? trainable = null) =>
+        new(Concurrency: 4, BufferSize: 2, Weighting: FtteWeighting.None, Trainable: trainable, Contribution: Analysis, Seed: 2, StragglerFactor: 0,
+            ReselectAfter: reselectAfter);
+
+    private static long Budget(Model model) => FtteFixtures.Peak(model, TrainableSet.Parse(model, "fc2,fc3"), 16) + 4096;
+
+    /// <summary>
+    /// What a restarted server does: a host at the same version and weights (plus <paramref name="weakerDevices"/> enrolled since,
+    /// each with <paramref name="weakerMemory"/>), a strategy whose first set is fixed by the stored config, then the saved state.
+    /// </summary>
+    private static (FakeHost Host, FtteStrategy Ftte, CountingSource Proxy) Restarted(FakeHost host, FtteStrategy before, string state,
+        int weakerDevices = 0, long weakerMemory = 0)
+    {
+        var model = host.Global.Model.Clone();
+        long budget = Budget(model);
+        var restarted = new FakeHost(10 + weakerDevices, model: model, memoryOf: d => d < 10 ? budget : weakerMemory);
+        restarted.Global.Restore(host.Global.Version, host.Global.Weights);
+        var first = before.Reselected?.Before[0] ?? before.Spec;
+        var proxy = new CountingSource(FtteFixtures.Proxy());
+        var ftte = new FtteStrategy(Options(before.Options.ReselectAfter, first.TrainableKey), first.Local, proxy);
+        ftte.Start(restarted);
+        ftte.RestoreState(state);
+        return (restarted, ftte, proxy);
     }
 
     /// <summary>Delivers the oldest in-flight tasks with <paramref name="value"/> until the strategy has made <paramref name="steps"/> more steps.</summary>
@@ -118,7 +144,6 @@ public class ReselectionTests
     [InlineData("""{ "kind": "ftte", "reselectAfter": -1 }""", "reselectAfter")]
     [InlineData("""{ "kind": "fedbuff", "reselectAfter": 100 }""", "'reselectAfter' does not apply to fedbuff")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "selection": "random" }""", "reselectAfter: re-selection re-runs the search")]
-    [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "trainable": "fc3" }""", "reselectAfter: re-selection re-runs the search")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "weighting": "age", "privacy": { "noiseMultiplier": 1 } }""", "reselectAfter: re-selection cannot be combined with privacy")]
     public void ConfigErrors_NameTheKey(string json, string expected)
     {
@@ -149,6 +174,147 @@ public class ReselectionTests
         Assert.Equal(expected, config.EffectiveReselectAfter);
         var ftte = Assert.IsType<FtteStrategy>(config.Create(Local, ignoreMemory: false, seed: 1, FtteFixtures.Proxy()));
         Assert.Equal(expected, ftte.Options.ReselectAfter);
+    }
+
+    [Fact]
+    public void AFixedFirstSet_IsTrainedUntilTheReselection_ThenTheSearchChooses()
+    {
+        var config = StrictJson.Parse<StrategyConfig>("""{ "kind": "ftte", "reselectAfter": 3, "trainable": "fc3" }""", "test");
+        Assert.Equal("fc3", config.Trainable);
+        // The search still runs at the re-selection, so the proxy set is still needed.
+        Assert.Contains("proxy set", Assert.Throws<ArgumentException>(() => new FtteStrategy(Options(3, "fc3"), Local)).Message);
+
+        var (host, ftte) = Started(reselectAfter: 3, trainable: "fc3");
+        string first = TrainableSet.Parse(host.Global.Model, "fc3").ToString();
+        Assert.Equal(first, ftte.Spec.TrainableKey);
+        Assert.Null(ftte.Selection);
+        Steps(host, ftte, 3, 0.5f);
+
+        Assert.Equal(first, Assert.Single(ftte.Reselected!.Before).TrainableKey);
+        Assert.NotNull(ftte.Selection);
+        Assert.Equal(ChosenNow(host, ftte), ftte.Spec.TrainableKey);
+        Assert.NotEqual(first, ftte.Spec.TrainableKey);
+    }
+
+    [Fact]
+    public void SaveState_AfterTheReselection_HoldsTheStepCountAndTheSetsAsStrings()
+    {
+        var (host, ftte) = Started(reselectAfter: 3);
+        string first = ftte.Spec.TrainableKey;
+        host.Now = 12.5;
+        Steps(host, ftte, 3, 0.5f);
+
+        var state = JsonNode.Parse(ftte.SaveState()!)!.AsObject();
+        Assert.Equal(3, (int)state["steps"]!);
+        Assert.Equal(ftte.BudgetBytes, (long)state["budgetBytes"]!);
+        Assert.Equal(Local.BatchSize, (int)state["configuredBatch"]!);
+        Assert.Null(state["privacy"]);
+        var r = state["reselection"]!.AsObject();
+        Assert.Equal(3, (int)r["afterSteps"]!);
+        Assert.Equal(12.5, (double)r["at"]!);
+        Assert.Equal([first], r["before"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal(ftte.Levels.Select(l => l.TrainableKey), r["levels"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal(ftte.Local.BatchSize, (int)r["batch"]!);
+        Assert.Equal(0, (int)r["lateMerged"]!);
+        Assert.Equal(0, (int)r["lateDropped"]!);
+    }
+
+    [Fact]
+    public void RestoredAfterTheReselection_DispatchesTheNewSet_WithoutSearchingAgain()
+    {
+        var (host, before) = Started(reselectAfter: 3);
+        string first = before.Spec.TrainableKey;
+        host.Now = 12.5;
+        Steps(host, before, 3, 0.5f);
+        string second = before.Spec.TrainableKey;
+        // One more step with a late update of the first set in it, so the state has a late merge to carry.
+        host.Deliver(before, host.Active.Values.OrderBy(t => t.TaskId).First(t => t.Spec.TrainableKey == first), 1f);
+        host.Deliver(before, host.Active.Values.OrderBy(t => t.TaskId).First(t => t.Spec.TrainableKey == second), 1f);
+        Assert.Equal(4, host.Commits.Count);
+        Assert.Equal(1, before.Reselected!.LateMerged);
+
+        var (restarted, after, proxy) = Restarted(host, before, before.SaveState()!);
+        // Start dispatched the stored first set before the state was read; the next event re-establishes the re-selection,
+        // so that task's update is a late one of the old set, and the task that replaces it trains the new set.
+        Assert.All(restarted.Dispatched, t => Assert.Equal(first, t.Spec.TrainableKey));
+        int fromStart = restarted.Dispatched.Count;
+        restarted.Deliver(after, restarted.Active.Values.OrderBy(t => t.TaskId).First(), 0.1f);
+
+        Assert.Equal(second, after.Spec.TrainableKey);
+        Assert.Equal(before.Levels.Select(l => l.TrainableKey), after.Levels.Select(l => l.TrainableKey));
+        Assert.Equal(before.Local.BatchSize, after.Local.BatchSize);
+        Assert.Equal(before.Plan.PeakBytes, after.Plan.PeakBytes);
+        var r = after.Reselected!;
+        Assert.Equal((3, 12.5), (r.AfterSteps, r.At));
+        Assert.Equal(first, Assert.Single(r.Before).TrainableKey);
+        Assert.Equal(2, r.LateMerged);
+        Assert.Equal(second, Assert.Single(restarted.Dispatched.Skip(fromStart)).Spec.TrainableKey);
+
+        // Training goes on with the new set, the re-selection is not made again, and the proxy set is never read: no search ran.
+        Steps(restarted, after, 3, 0.1f);
+        Assert.All(restarted.Dispatched.Skip(fromStart), t => Assert.Equal(second, t.Spec.TrainableKey));
+        Assert.Equal(3, after.Reselected!.AfterSteps);
+        Assert.Equal(0, proxy.Reads);
+        Assert.Contains(after.Notes, n => n.Contains("(re-selected before a restart)") && n.Contains(second));
+    }
+
+    [Fact]
+    public void RestoredBeforeN_ReselectsAtN_FromTheSavedBudget_AsAnUninterruptedRunWould()
+    {
+        var (host, uninterrupted) = Started(reselectAfter: 3);
+        string first = uninterrupted.Spec.TrainableKey;
+        Steps(host, uninterrupted, 2, 0.5f);
+        string state = uninterrupted.SaveState()!;
+        // A weaker device enrolled before the restart: the budget resolved now would be its memory, the saved one is not.
+        long weaker = FtteFixtures.Peak(host.Global.Model, TrainableSet.Parse(host.Global.Model, "fc3"), 16) + 4096;
+        var (restarted, after, _) = Restarted(host, uninterrupted, state, weakerDevices: 1, weakerMemory: weaker);
+        Assert.Equal(uninterrupted.BudgetBytes, after.BudgetBytes);
+
+        Steps(host, uninterrupted, 1, 0.5f);
+        Steps(restarted, after, 1, 0.5f);
+
+        Assert.Equal(host.Global.Weights.ToArray(), restarted.Global.Weights.ToArray());
+        Assert.Equal(3, after.Reselected!.AfterSteps);
+        Assert.Equal(first, Assert.Single(after.Reselected.Before).TrainableKey);
+        Assert.Equal(uninterrupted.Spec.TrainableKey, after.Spec.TrainableKey);
+        Assert.NotEqual(first, after.Spec.TrainableKey);
+    }
+
+    [Fact]
+    public void AStateOfTheEarlierFormat_TheDpStateAlone_StillRestores()
+    {
+        var dp = new ClientDpOptions { NoiseMultiplier = 1, ClipNorm = 1, BufferSize = 0 };
+        var options = new FtteOptions(Concurrency: 4, BufferSize: 2, Trainable: "last:1", Weighting: FtteWeighting.Age, StragglerFactor: 0, Privacy: dp);
+        var host = new FakeHost(devices: 8);
+        var before = new FtteStrategy(options, Local);
+        before.Start(host);
+        foreach (var t in host.Dispatched.Take(2).ToList()) host.Deliver(before, t, 0.05f);
+        Assert.Single(host.Commits);
+        // What the earlier code saved: the DP state alone, which the current format holds under "privacy".
+        string earlier = JsonNode.Parse(before.SaveState()!)!["privacy"]!.ToJsonString();
+
+        var after = new FtteStrategy(options, Local);
+        after.Start(new FakeHost(devices: 8));
+        after.RestoreState(earlier);
+
+        Assert.Equal(before.PrivacySpent!.Epsilon, after.PrivacySpent!.Epsilon, 12);
+        Assert.Null(after.Reselected);
+    }
+
+    /// <summary>A proxy set that counts the samples read from it (contribution analysis reads every one it trains or scores on).</summary>
+    private sealed class CountingSource(ISampleSource inner) : ISampleSource
+    {
+        public int Reads { get; private set; }
+        public int Count => inner.Count;
+        public int SampleSize => inner.SampleSize;
+
+        public ReadOnlySpan<float> Sample(int index)
+        {
+            Reads++;
+            return inner.Sample(index);
+        }
+
+        public int Label(int index) => inner.Label(index);
     }
 
     private static HashSet<int> Coordinates(IEnumerable<WeightRange> ranges) =>
