@@ -39,7 +39,8 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// none or age (applied by the device) and no nested subsets; null: updates in the clear.</param>
 /// <param name="ReselectAfter">After this many server steps, measure the contributions again from the current global weights and
 /// re-run the search (same budget, same nested budgets); later dispatches train the new set. Needs the search (and its proxy set,
-/// also with a fixed first set); not with privacy or secure aggregation. null: the first set is kept (the paper's behaviour).</param>
+/// also with a fixed first set); not with privacy or secure aggregation. null: the first set is kept (the paper's behaviour).
+/// The config's default is 100 steps where re-selection applies (<see cref="Config.StrategyConfig.EffectiveReselectAfter"/>).</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
