@@ -54,6 +54,9 @@ public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, doub
 /// <param name="Before">The nested levels (w* first) trained until then.</param>
 public sealed record Reselection(int AfterSteps, double At, IReadOnlyList<TaskSpec> Before)
 {
+    /// <summary>Measured contribution, on the weights of the re-selection, of the first choice's w* and of the new w*.</summary>
+    public double BeforeContribution { get; init; } = double.NaN;
+    public double NowContribution { get; init; } = double.NaN;
     /// <summary>Updates of the old sets that arrived after the switch and were merged on the coordinates the new sets train.</summary>
     public int LateMerged { get; internal set; }
     /// <summary>Updates of the old sets that arrived after the switch with no coordinate the new sets train (dropped as late).</summary>
@@ -314,7 +317,11 @@ public sealed class FtteStrategy : Strategy
         var before = Levels;
         Choose(host, fixedSet: null);
         _trainedNow = [.. _levels[^1].Spec.Trainable.Ranges(host.Global.Model)];
-        Reselected = new Reselection(_steps, host.Now, before);
+        Reselected = new Reselection(_steps, host.Now, before)
+        {
+            BeforeContribution = Contributions?.Of(host.Global.Model, before[0].Trainable) ?? double.NaN,
+            NowContribution = Selection?.Contribution ?? double.NaN,
+        };
     }
 
     /// <summary>
@@ -666,7 +673,8 @@ public sealed class FtteStrategy : Strategy
         string now = string.Join(" ⊂ ", Levels.Select(s => $"'{s.TrainableKey}'"));
         string unchanged = before == now ? " (unchanged)" : "";
         yield return string.Create(CultureInfo.InvariantCulture,
-            $"Re-selected after {r.AfterSteps} server step(s) at t = {r.At:0.#} s from the trained weights: {before} → {now}{unchanged}; " +
+            $"Re-selected after {r.AfterSteps} server step(s) at t = {r.At:0.#} s from the trained weights: {before} → {now}{unchanged} " +
+            $"(contribution there {r.BeforeContribution:0.#####} → {r.NowContribution:0.#####}); " +
             $"{r.LateMerged} late update(s) of the old set merged on the new set's coordinates, {r.LateDropped} dropped (none of them).");
     }
 
