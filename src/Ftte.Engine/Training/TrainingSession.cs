@@ -63,6 +63,24 @@ public sealed class TrainingSession
         return new StepResult(loss, correct, count);
     }
 
+    /// <summary>
+    /// Forward and backward on the first <paramref name="count"/> samples without updating anything: the mean-loss gradients of
+    /// the trained parameters stay readable with <see cref="Gradient"/> until the next step (gradient statistics, e.g. FTTE's
+    /// first-order contribution analysis).
+    /// </summary>
+    public StepResult Backpropagate(int count)
+    {
+        if (count <= 0 || count > BatchSize)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"A pass takes 1..{BatchSize} samples (the planned batch size).");
+        var (loss, correct) = _runner.ForwardAndLoss(count);
+        _runner.Backward(count);
+        return new StepResult(loss, correct, count);
+    }
+
+    /// <summary>∂L/∂θ of parameter <paramref name="parameter"/> (model order) from the last pass: its trained channels, in selection
+    /// order, each ChannelSize values; empty when the parameter is frozen.</summary>
+    public ReadOnlySpan<float> Gradient(int parameter) => _selections[parameter] is null ? [] : _runner.ParameterGradient(parameter);
+
     /// <summary>The runner, for the benchmark's per-layer profile (which replays <see cref="Step(int)"/> a layer at a time).</summary>
     internal PlanRunner Runner => _runner;
 

@@ -72,6 +72,10 @@ public sealed record StrategyConfig : IValidatableConfig
     public double? StragglerFactor { get; init; }
     [ConfigDoc("ftte: larger budgets for nested subsets, e.g. [\"q0.5\", \"q0.9\"]: stronger devices train a larger set containing w*.")]
     public IReadOnlyList<string>? NestedBudgets { get; init; }
+    [ConfigDoc("ftte: how contribution analysis measures a unit: \"gradient\" (default; first order: steps·η·Σ of the squared mean proxy gradient " +
+               "over the unit), \"loss\" (train it alone on the proxy set, held-out loss reduction) or \"accuracy\" (the same, accuracy gain).")]
+    [AllowedValues("loss", "accuracy", "gradient")]
+    public string? ContributionMetric { get; init; }
     [ConfigDoc("ftte: give up this share of the best measured contribution for the cheapest set that keeps the rest (0: fill the budget).")]
     [ConfigRange(0, 1)]
     public double? ContributionSlack { get; init; }
@@ -122,7 +126,7 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedasync] = ["concurrency", "alpha", "staleness", "stalenessA", "stalenessB", "maxStaleness"],
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness", "privacy", "secureAggregation"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
-                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack",
+                               "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack", "contributionMetric",
                                "reselectAfter", "privacy", "secureAggregation"],
     };
 
@@ -148,6 +152,7 @@ public sealed record StrategyConfig : IValidatableConfig
         if (ProxySamples is not null) set.Add("proxySamples");
         if (NestedBudgets is not null) set.Add("nestedBudgets");
         if (ContributionSlack is not null) set.Add("contributionSlack");
+        if (ContributionMetric is not null) set.Add("contributionMetric");
         if (ReselectAfter is not null) set.Add("reselectAfter");
         if (Privacy is not null) set.Add("privacy");
         if (SecureAggregation is not null) set.Add("secureAggregation");
@@ -256,6 +261,8 @@ public sealed record StrategyConfig : IValidatableConfig
                 StragglerFactor: StragglerFactor ?? 4.0, StragglerConcurrency: StragglerConcurrency,
                 NestedBudgets: NestedBudgets?.Select(MemoryBudget.Parse).ToList(),
                 Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null,
+                Contribution: ContributionMetric is { } metric ? new ContributionOptions(BatchSize: local.BatchSize, Optimizer: local.Optimizer, Seed: seed,
+                    Metric: metric switch { "accuracy" => Ftte.Federation.Selection.ContributionMetric.AccuracyGain, "loss" => Ftte.Federation.Selection.ContributionMetric.LossReduction, _ => Ftte.Federation.Selection.ContributionMetric.GradientSquared }) : null,
                 Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions(), ReselectAfter: EffectiveReselectAfter), local, proxy, noise),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };

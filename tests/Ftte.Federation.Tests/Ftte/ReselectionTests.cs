@@ -143,6 +143,8 @@ public class ReselectionTests
     [Theory]
     [InlineData("""{ "kind": "ftte", "reselectAfter": -1 }""", "reselectAfter")]
     [InlineData("""{ "kind": "fedbuff", "reselectAfter": 100 }""", "'reselectAfter' does not apply to fedbuff")]
+    [InlineData("""{ "kind": "ftte", "contributionMetric": "grad" }""", "gradient")]
+    [InlineData("""{ "kind": "fedavg", "contributionMetric": "loss" }""", "'contributionMetric' does not apply to fedavg")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "selection": "random" }""", "reselectAfter: re-selection re-runs the search")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "weighting": "age", "privacy": { "noiseMultiplier": 1 } }""", "reselectAfter: re-selection cannot be combined with privacy")]
     public void ConfigErrors_NameTheKey(string json, string expected)
@@ -315,6 +317,18 @@ public class ReselectionTests
         }
 
         public int Label(int index) => inner.Label(index);
+    }
+
+    [Theory]
+    [InlineData(null, ContributionMetric.GradientSquared)]
+    [InlineData("gradient", ContributionMetric.GradientSquared)]
+    [InlineData("loss", ContributionMetric.LossReduction)]
+    [InlineData("accuracy", ContributionMetric.AccuracyGain)]
+    public void ContributionMetric_KeyReachesTheAnalysis(string? key, ContributionMetric expected)
+    {
+        var config = new StrategyConfig { Kind = StrategyKind.Ftte, ContributionMetric = key };
+        var ftte = Assert.IsType<FtteStrategy>(config.Create(Local, ignoreMemory: false, seed: 1, FtteFixtures.Proxy()));
+        Assert.Equal(expected, (ftte.Options.Contribution ?? new ContributionOptions()).Metric);
     }
 
     private static HashSet<int> Coordinates(IEnumerable<WeightRange> ranges) =>

@@ -1,4 +1,5 @@
 using Ftte.Engine;
+using Ftte.Engine.Training;
 using Ftte.Federation.Selection;
 
 namespace Ftte.Federation.Tests.FtteTests;
@@ -13,7 +14,7 @@ public class SelectionTests
     {
         var model = FtteFixtures.Mlp();
         var before = model.Weights.ToArray();
-        var options = new ContributionOptions(Steps: 5, Optimizer: FtteFixtures.Sgd, Seed: 9);
+        var options = new ContributionOptions(Steps: 5, Optimizer: FtteFixtures.Sgd, Metric: ContributionMetric.LossReduction, Seed: 9);
         var analysis = new ContributionAnalysis(FtteFixtures.Proxy(), options);
         var a = analysis.Analyze(model);
         int trained = analysis.UnitsTrained;
@@ -24,6 +25,39 @@ public class SelectionTests
         Assert.Equal(trained, analysis.UnitsTrained); // second call served from the cache
         Assert.Equal(before, model.Weights.ToArray());
         Assert.All(a.Gains, g => Assert.True(g >= 0));
+    }
+
+    [Fact]
+    public void GradientContribution_IsTheFirstOrderLossReductionOfEachUnit()
+    {
+        // The proxy set fits one pass (240 ≤ 256), so one plain SGD step at learning rate 1 on all of it moves every weight by
+        // exactly −ḡ: the expected gain of a unit is steps·η·Σ (Δw)² over its channels.
+        var model = FtteFixtures.Mlp();
+        var before = model.Weights.ToArray();
+        var options = new ContributionOptions(Steps: 20, Optimizer: FtteFixtures.Sgd, Metric: ContributionMetric.GradientSquared);
+        var report = new ContributionAnalysis(FtteFixtures.Proxy(), options).Analyze(model);
+        Assert.Equal(before, model.Weights.ToArray());
+
+        var probe = model.Clone();
+        var proxy = FtteFixtures.Proxy();
+        var session = new TrainingSession(probe, TrainableSet.All(probe), proxy.Count, new SgdOptions { LearningRate = 1f });
+        LocalTrainer.Fill(proxy, Enumerable.Range(0, proxy.Count).ToArray(), session.Input, session.Labels);
+        session.Step(proxy.Count);
+        foreach (var (unit, gain) in report.Units.Zip(report.Gains))
+        {
+            var p = probe.Parameter(unit.Tensor);
+            double sum = 0;
+            for (int k = p.Offset; k < p.Offset + unit.Channels * p.ChannelSize; k++) sum += Math.Pow(probe.Weights[k] - before[k], 2);
+            double expected = 20 * 0.05 * sum;
+            Assert.True(Math.Abs(gain - expected) <= 1e-3 * expected + 1e-12, $"{unit}: {gain} vs {expected}");
+        }
+        // More channels of a tensor never score less, and whole tensors score more than nothing.
+        foreach (var tensor in report.Units.GroupBy(u => u.Tensor))
+        {
+            var byChannels = tensor.OrderBy(u => u.Channels).Select(u => report.Gain(u.Tensor, u.Option)).ToArray();
+            for (int i = 1; i < byChannels.Length; i++) Assert.True(byChannels[i] >= byChannels[i - 1], tensor.Key);
+            Assert.True(byChannels[^1] > 0, tensor.Key);
+        }
     }
 
     [Fact]
