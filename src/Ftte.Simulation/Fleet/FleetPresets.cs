@@ -2,7 +2,9 @@ namespace Ftte.Simulation.Fleet;
 
 /// <summary>
 /// Named fleets. Sized against the simulator's reference workload, LeNet on 28×28 MNIST at batch 16 with
-/// SGD: peak training memory 1.79 MiB for the whole model, 1.40 MiB bias-only, 1.11 MiB last layer only;
+/// SGD (momentum 0.5): peak training memory 1.79 MiB for the whole model, 1.40 MiB bias-only, 1.11 MiB last layer only
+/// when the fleets were drawn; 1.33 MiB, 814 KiB and 416 KiB since the engine keeps ReLU masks, runs element-wise layers
+/// in place and streams the frozen prefix (the fleets were not changed to follow: a fleet is data, not tuned to a plan);
 /// 1.94 MFLOP per sample; about 61k parameters, so ~0.25 MB (~2 Mbit) per fp32 model transfer.
 /// The weak tiers cannot hold full training of even that model, so memory-aware strategies have to
 /// choose what to train; the strong tiers can.
@@ -36,7 +38,7 @@ public static class FleetPresets
     public static FleetSpec Tiers4() => new(
     [
         // Microcontroller sensor (Cortex-M7 / ESP32-S3 class, hundreds of KiB of SRAM plus a little PSRAM):
-        // 0.5–1.6 MiB for training, never the 1.79 MiB of full LeNet training; fp32 training without a
+        // 0.5–1.6 MiB for training, never the 1.79 MiB of full LeNet training (the engine of the time; 1.33 MiB now); fp32 training without a
         // vector unit runs at a few MFLOP/s; LoRa/BLE-class links of tens to a few hundred kbit/s through a
         // gateway with duty-cycling delays; mains- or harvester-powered and always reachable.
         new TierSpec("sensor", 0.30,
@@ -97,8 +99,9 @@ public static class FleetPresets
             LatencySeconds: new Spread(0.05, 0.3, Min: 0.02, Max: 0.2),
             Availability: Availability.Always,
             DropoutProbability: 0.01),
-        // Straggler: sensor/watch class. Memory around 1.25 MiB, so about 85 % cannot hold full LeNet
-        // training (1.79 MiB) and some cannot even train the last layer (1.11 MiB); ~20 MFLOP/s, so one
+        // Straggler: sensor/watch class. Memory around 1.25 MiB, so about 85 % could not hold full LeNet
+        // training (1.79 MiB with the engine of the time; about half cannot hold today's 1.33 MiB) and some could not
+        // even train the last layer (1.11 MiB then, 416 KiB now); ~20 MFLOP/s, so one
         // epoch on ~120 MNIST samples takes ~12 s (up to a minute); 100–200 kbit/s links make each
         // ~2 Mbit model transfer take 10–20 s (up to ~100 s); online 80 % of the time; 10 % dropout.
         new TierSpec("straggler", 0.90,
