@@ -3,7 +3,7 @@ namespace Ftte.Simulation.Fleet;
 /// <summary>
 /// Named fleets. Sized against the simulator's reference workload, LeNet on 28×28 MNIST at batch 16 with
 /// SGD (momentum 0.5): peak training memory 1.79 MiB for the whole model, 1.40 MiB bias-only, 1.11 MiB last layer only
-/// when the fleets were drawn; 1.33 MiB, 814 KiB and 416 KiB since the engine keeps ReLU masks, runs element-wise layers
+/// when the fleets were drawn; 1.33 MiB, 853.7 KiB and 402.8 KiB since the engine keeps ReLU masks, runs element-wise layers
 /// in place and streams the frozen prefix (the fleets were not changed to follow: a fleet is data, not tuned to a plan);
 /// 1.94 MFLOP per sample; about 61k parameters, so ~0.25 MB (~2 Mbit) per fp32 model transfer.
 /// The weak tiers cannot hold full training of even that model, so memory-aware strategies have to
@@ -101,7 +101,7 @@ public static class FleetPresets
             DropoutProbability: 0.01),
         // Straggler: sensor/watch class. Memory around 1.25 MiB, so about 85 % could not hold full LeNet
         // training (1.79 MiB with the engine of the time; about half cannot hold today's 1.33 MiB) and some could not
-        // even train the last layer (1.11 MiB then, 416 KiB now); ~20 MFLOP/s, so one
+        // even train the last layer (1.11 MiB then, 402.8 KiB now); ~20 MFLOP/s, so one
         // epoch on ~120 MNIST samples takes ~12 s (up to a minute); 100–200 kbit/s links make each
         // ~2 Mbit model transfer take 10–20 s (up to ~100 s); online 80 % of the time; 10 % dropout.
         new TierSpec("straggler", 0.90,
