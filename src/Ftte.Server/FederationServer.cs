@@ -655,7 +655,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
             foreach (var r in task.Ranges) count += r.Length;
             double rms = count == 0 ? 0 : Math.Sqrt(norm2 / count);
             if (Math.Sqrt(norm2) > _serve.MaxUpdateNorm) problem = $"update norm {Math.Sqrt(norm2):G4} exceeds the limit {_serve.MaxUpdateNorm:G4}";
-            else if (OutlierScore(rms) is { } z) problem = $"outlier: RMS value {rms:G4} is {z:0.#} robust standard deviations above the median of recent accepted updates (limit {_serve.OutlierZ:0.#})";
+            else if (OutlierScore(rms, task.Ticket.Spec.TrainableKey) is { } z)
+                problem = $"outlier: RMS value {rms:G4} is {z:0.#} robust standard deviations above the median of recent accepted updates of its trainable set (limit {_serve.OutlierZ:0.#})";
             else if (chunk.Samples < 1 || chunk.Samples > device.TrainSamples)
                 problem = $"samples {chunk.Samples} outside 1–{device.TrainSamples} (what the device declared at enrolment)";
             // Loss and accuracy are optional reports (NaN: not given); infinite or out-of-range values are not.
@@ -726,17 +727,19 @@ public sealed class FederationServer : IFederationHost, IDisposable
         return new V1.SubmitReply { AcknowledgedBytes = total, Verdict = Wire.ToWire(verdict), GlobalVersion = _global.Version };
     }
 
-    private readonly Queue<double> _recentRms = new();
+    /// <summary>RMS values of the last accepted updates, per trainable set: sets differ in scale (a convolution's weights move more
+    /// per value than a wide linear layer's), so after FTTE re-selects, the new set is not judged against the old one's.</summary>
+    private readonly Dictionary<string, Queue<double>> _recentRms = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The robust z-score of an update's RMS value against the last 256 accepted ones: (x − median) / (1.4826·MAD), the
+    /// The robust z-score of an update's RMS value against the last 256 accepted ones of the same trainable set: (x − median) / (1.4826·MAD), the
     /// MAD scaled to a normal standard deviation (Hampel's outlier rule). Null when the update passes, the test is off,
     /// or fewer than 20 updates have been accepted. Only the high side is refused: a tiny update cannot move the model far.
     /// </summary>
-    private double? OutlierScore(double rms)
+    private double? OutlierScore(double rms, string trainable)
     {
-        if (_serve.OutlierZ <= 0 || _recentRms.Count < 20) return null;
-        var sorted = _recentRms.Order().ToArray();
+        if (_serve.OutlierZ <= 0 || !_recentRms.TryGetValue(trainable, out var recent) || recent.Count < 20) return null;
+        var sorted = recent.Order().ToArray();
         double median = sorted[sorted.Length / 2];
         var deviations = sorted.Select(x => Math.Abs(x - median)).Order().ToArray();
         double scale = 1.4826 * deviations[deviations.Length / 2];
@@ -756,8 +759,10 @@ public sealed class FederationServer : IFederationHost, IDisposable
             for (int j = r.Offset; j < r.End; j++) sum += (double)update.Delta[j] * update.Delta[j];
         }
         if (count == 0) return;
-        _recentRms.Enqueue(Math.Sqrt(sum / count));
-        while (_recentRms.Count > 256) _recentRms.Dequeue();
+        if (!_recentRms.TryGetValue(update.Task.Spec.TrainableKey, out var recent))
+            _recentRms[update.Task.Spec.TrainableKey] = recent = new Queue<double>();
+        recent.Enqueue(Math.Sqrt(sum / count));
+        while (recent.Count > 256) recent.Dequeue();
     }
 
     /// <summary>Liveness, and task progress or abandonment.</summary>

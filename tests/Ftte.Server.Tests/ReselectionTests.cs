@@ -29,9 +29,9 @@ public sealed class ReselectionTests
         };
     }
 
-    private static async Task<V1.TaskAssignment> Submit(TestServer test, Device device, V1.TaskAssignment task)
+    private static async Task<V1.TaskAssignment> Submit(TestServer test, Device device, V1.TaskAssignment task, float value = 0.05f)
     {
-        var reply = await test.UploadAsync(device, task.TaskId, Payloads.For(device).Delta(task.Trainable, 0.05f));
+        var reply = await test.UploadAsync(device, task.TaskId, Payloads.For(device).Delta(task.Trainable, value));
         Assert.True(reply.Verdict == V1.Verdict.Accepted, $"Expected Accepted for task {task.TaskId} ('{task.Trainable}'), got {reply.Verdict}");
         return await test.TaskAsync(device);
     }
@@ -90,6 +90,30 @@ public sealed class ReselectionTests
         Assert.Equal(second, nextB.Trainable);
         Assert.Equal(second, (await test.TaskAsync(a)).Trainable);
         Assert.Equal(2, restarted.Reselected.AfterSteps);
+    }
+
+    [Fact]
+    public async Task After_the_switch_the_new_sets_updates_are_not_judged_as_outliers_against_the_old_sets()
+    {
+        // 24 updates of the first set at RMS 0.05 fill the outlier test's history; the re-selected set's updates move ten
+        // times as much per value (as a convolution's can against a wide linear layer's) and must still be taken.
+        await using var test = await TestServer.StartAsync(Config() with { Strategy = Config().Strategy with { ReselectAfter = 12 } });
+        var a = await test.EnrolAsync("a");
+        var b = await test.EnrolAsync("b");
+        await test.EnrolAsync("c");
+        var taskA = await test.TaskAsync(a);
+        var taskB = await test.TaskAsync(b);
+        string first = taskA.Trainable;
+        for (int step = 0; step < 12; step++)
+        {
+            taskA = await Submit(test, a, taskA);
+            taskB = await Submit(test, b, taskB);
+        }
+        Assert.NotEqual(first, taskB.Trainable);
+
+        for (int i = 0; i < 3; i++) taskB = await Submit(test, b, taskB, 0.5f);
+
+        Assert.False((await test.StatusAsync()).Refusals.ContainsKey("outlier"));
     }
 
     [Fact]
