@@ -147,7 +147,7 @@ public static class SimulationPresets
                 ftte with { Name = "FTTE + SecAgg", SecureAggregation = new SecureAggregationConfig() },
                 // SecAgg + distributed DP + 8-bit values in a 2^16 ring. A step is a group of up to G = 16, so q = 16/500 and
                 // z = 0.95 is `ftte privacy epsilon --q 0.032 --steps 1000 --delta 1e-5 --sigma-for-epsilon 8`; C is fixed
-                // (adaptive clipping needs per-device bits the masks hide) at 0.4, near the 0.378 that DP + q8's adaptive clip settles at (its run notes).
+                // (adaptive clipping needs per-device bits the masks hide) at 0.4, near the 0.378 that DP + q8's adaptive clip settled at in session 4 (0.404 now; its run notes).
                 ftte with
                 {
                     Name = "FTTE + SecAgg + DP(ε≤8) + 8-bit",
