@@ -266,7 +266,8 @@ public sealed class ContributionAnalysis
             double sum = 0;
             // A ratio trains the first channels (TrainableSet.RatioChannels); a channel is ChannelSize contiguous values.
             for (int k = p.Offset, end = p.Offset + units[u].Channels * p.ChannelSize; k < end; k++) sum += mean[k] * mean[k];
-            gains[u] = scale * sum;
+            // A diverging gradient (NaN or ∞) contributes nothing, as in the trained-alone measure.
+            gains[u] = double.IsFinite(sum) ? scale * sum : 0;
         }
         return gains;
     }
