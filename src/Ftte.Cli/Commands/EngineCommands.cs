@@ -57,7 +57,9 @@ internal static class EngineCommands
         {
             var model = ModelSource.Load(r.GetValue(ModelOption)!, 0);
             var trainable = TrainableSet.Parse(model, r.GetValue(TrainableOption)!);
-            var plan = MemoryPlanner.PlanTraining(model, trainable, r.GetValue(BatchOption), Optimizer(r), r.GetValue(chunk));
+            int streamChunk = r.GetValue(chunk);
+            if (streamChunk < 1) throw new ArgumentException($"--stream-chunk {streamChunk}: give at least 1 sample (1 streams the frozen prefix one sample at a time; the batch size streams nothing).");
+            var plan = MemoryPlanner.PlanTraining(model, trainable, r.GetValue(BatchOption), Optimizer(r), streamChunk);
             if (r.GetValue(json)) Console.WriteLine(plan.ToJson(r.GetValue(buffers)));
             else
             {
