@@ -79,16 +79,21 @@ public sealed record StrategyConfig : IValidatableConfig
     [ConfigDoc("ftte: give up this share of the best measured contribution for the cheapest set that keeps the rest (0: fill the budget).")]
     [ConfigRange(0, 1)]
     public double? ContributionSlack { get; init; }
-    [ConfigDoc("ftte: after this many server steps, measure contributions again from the trained weights and re-run the search; later tasks train the new set. " +
-               "Default 100 when the set is searched and neither privacy nor secureAggregation is on (then none); 0 keeps the first choice.")]
+    [ConfigDoc("ftte: re-selection checks after this many server steps and then at twice, four times … as many, until one switches: measure contributions " +
+               "again from the trained weights and re-run the search; switch once (later tasks train the new set) when it beats the current set by reselectMargin. " +
+               "Default 10 when the set is searched and neither privacy nor secureAggregation is on (then none); 0 keeps the first choice.")]
     [ConfigRange(0)]
     public int? ReselectAfter { get; init; }
+    [ConfigDoc("ftte: a re-selection check switches sets only when the best set's measured contribution is at least this multiple of the current set's (default 1.2).")]
+    [ConfigRange(1, 1e6)]
+    public double? ReselectMargin { get; init; }
 
     /// <summary>
-    /// reselectAfter's default: 100 steps (1,000 updates at K = 10) leaves the layers time to move off their random
-    /// initialisation — where contribution analysis misjudges what trains best — and is a small share of a run.
+    /// reselectAfter's default: the first check after 10 steps (100 updates at K = 10), when the layers have begun to move
+    /// off their random initialisation (where contribution analysis misjudges what trains best). The checks double in
+    /// spacing, so a run of S steps makes at most about log2(S/10) of them, and a check that keeps the set costs the devices nothing.
     /// </summary>
-    public const int DefaultReselectAfter = 100;
+    public const int DefaultReselectAfter = 10;
 
     /// <summary>The re-selection this entry gets: the key's value (0: none), or the default where re-selection applies.</summary>
     public int? EffectiveReselectAfter => ReselectAfter switch
@@ -127,7 +132,7 @@ public sealed record StrategyConfig : IValidatableConfig
         [StrategyKind.Fedbuff] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness", "privacy", "secureAggregation"],
         [StrategyKind.Ftte] = ["concurrency", "bufferSize", "serverLearningRate", "staleness", "stalenessA", "stalenessB", "maxStaleness",
                                "budget", "weighting", "selection", "proxySamples", "stragglerFactor", "stragglerConcurrency", "nestedBudgets", "contributionSlack", "contributionMetric",
-                               "reselectAfter", "privacy", "secureAggregation"],
+                               "reselectAfter", "reselectMargin", "privacy", "secureAggregation"],
     };
 
     public void Validate(string path)
@@ -154,6 +159,7 @@ public sealed record StrategyConfig : IValidatableConfig
         if (ContributionSlack is not null) set.Add("contributionSlack");
         if (ContributionMetric is not null) set.Add("contributionMetric");
         if (ReselectAfter is not null) set.Add("reselectAfter");
+        if (ReselectMargin is not null) set.Add("reselectMargin");
         if (Privacy is not null) set.Add("privacy");
         if (SecureAggregation is not null) set.Add("secureAggregation");
         var allowed = KeysOf[Kind];
@@ -263,7 +269,8 @@ public sealed record StrategyConfig : IValidatableConfig
                 Search: ContributionSlack is { } slack ? new SearchOptions(Seed: seed, Slack: slack) : null,
                 Contribution: ContributionMetric is { } metric ? new ContributionOptions(BatchSize: local.BatchSize, Optimizer: local.Optimizer, Seed: seed,
                     Metric: metric switch { "accuracy" => Ftte.Federation.Selection.ContributionMetric.AccuracyGain, "loss" => Ftte.Federation.Selection.ContributionMetric.LossReduction, _ => Ftte.Federation.Selection.ContributionMetric.GradientSquared }) : null,
-                Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions(), ReselectAfter: EffectiveReselectAfter), local, proxy, noise),
+                Privacy: Privacy?.ToOptions(BufferSize ?? 10), SecureAggregation: SecureAggregation?.ToOptions(), ReselectAfter: EffectiveReselectAfter,
+                ReselectMargin: ReselectMargin ?? FtteOptions.DefaultReselectMargin), local, proxy, noise),
             _ => throw new ConfigException($"Strategy kind {Kind} has no factory."),
         };
     }

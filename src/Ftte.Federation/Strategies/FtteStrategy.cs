@@ -37,16 +37,41 @@ public enum FtteWeighting { None, Age, AgeAndVariance }
 /// depends on the other updates, so it would break the step's sensitivity C) and no nested subsets; null: none.</param>
 /// <param name="SecureAggregation">Steps from SecAgg+ groups (<see cref="SecureGroups"/>): the server sees only sums, so weighting
 /// none or age (applied by the device) and no nested subsets; null: updates in the clear.</param>
-/// <param name="ReselectAfter">After this many server steps, measure the contributions again from the current global weights and
-/// re-run the search (same budget, same nested budgets); later dispatches train the new set. Needs the search (and its proxy set,
+/// <param name="ReselectAfter">Re-selection checks after this many server steps and then at 2×, 4×, 8× … as many, until one
+/// switches: measure the contributions again from the current global weights and re-run the search (same budget, same nested
+/// budgets); when the best set beats the current one by <paramref name="ReselectMargin"/>, later dispatches train it and the
+/// checks stop (see <see cref="FtteStrategy"/> for why there is one switch). Needs the search (and its proxy set,
 /// also with a fixed first set); not with privacy or secure aggregation. null: the first set is kept (the paper's behaviour).
-/// The config's default is 100 steps where re-selection applies (<see cref="Config.StrategyConfig.EffectiveReselectAfter"/>).</param>
+/// The config's default is 10 steps where re-selection applies (<see cref="Config.StrategyConfig.EffectiveReselectAfter"/>).</param>
+/// <param name="ReselectMargin">A check switches only when the best set's measured contribution is at least this multiple of the
+/// current set's at the same weights (≥ 1): a switch costs every device a new frozen part, so a marginal gain is not worth it.</param>
 public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, double ServerLearningRate = 1.0, int? MaxStaleness = null,
     MemoryBudget? Budget = null, FtteWeighting Weighting = FtteWeighting.AgeAndVariance, string? Trainable = null,
     SelectionMethod Selection = SelectionMethod.Search, ContributionOptions? Contribution = null, SearchOptions? Search = null,
     StalenessFunction? Staleness = null, bool IgnoreMemory = false, ulong Seed = 1,
     double StragglerFactor = 4.0, int? StragglerConcurrency = null, IReadOnlyList<MemoryBudget>? NestedBudgets = null,
-    ClientDpOptions? Privacy = null, SecureAggregationOptions? SecureAggregation = null, int? ReselectAfter = null);
+    ClientDpOptions? Privacy = null, SecureAggregationOptions? SecureAggregation = null, int? ReselectAfter = null,
+    double ReselectMargin = FtteOptions.DefaultReselectMargin)
+{
+    /// <summary>20% better: well above the search's own run-to-run noise, well below the gains seen when the first choice was
+    /// made on random weights (1.5–3.3× on paper-fmnist).</summary>
+    public const double DefaultReselectMargin = 1.2;
+
+    /// <summary>Whether the server step count <paramref name="steps"/> is a re-selection check: N, 2N, 4N, … for N = <see cref="ReselectAfter"/>.</summary>
+    public bool IsReselectionCheck(int steps)
+    {
+        if (ReselectAfter is not { } n || steps < n || steps % n != 0) return false;
+        int k = steps / n;
+        return (k & (k - 1)) == 0;
+    }
+}
+
+/// <summary>A re-selection check (<see cref="FtteOptions.ReselectAfter"/>): the measured contribution of the current w* and of the best set found there.</summary>
+/// <param name="AfterSteps">Server steps made before it.</param>
+/// <param name="Current">Contribution of the w* trained until then, measured at the check's weights.</param>
+/// <param name="Best">Contribution of the search's choice there.</param>
+/// <param name="Switched">Whether the best beat the current set by the margin (and later tasks train it).</param>
+public sealed record ReselectionCheck(int AfterSteps, double At, double Current, double Best, bool Switched);
 
 /// <summary>A re-selection (<see cref="FtteOptions.ReselectAfter"/>): when it happened and the sets it replaced.</summary>
 /// <param name="AfterSteps">Server steps made before it.</param>
@@ -54,7 +79,7 @@ public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, doub
 /// <param name="Before">The nested levels (w* first) trained until then.</param>
 public sealed record Reselection(int AfterSteps, double At, IReadOnlyList<TaskSpec> Before)
 {
-    /// <summary>Measured contribution, on the weights of the re-selection, of the first choice's w* and of the new w*.</summary>
+    /// <summary>Measured contribution, on the weights of the re-selection, of the w* trained until then and of the new w*.</summary>
     public double BeforeContribution { get; init; } = double.NaN;
     public double NowContribution { get; init; } = double.NaN;
     /// <summary>Updates of the old sets that arrived after the switch and were merged on the coordinates the new sets train.</summary>
@@ -81,9 +106,13 @@ public sealed record BufferWeights(double[] Age, double[] Variance, double[] Dis
 /// <para><b>Subset.</b> At <see cref="Start"/>: M_min from the fleet (<see cref="MemoryBudget"/>); contribution
 /// analysis on the server's proxy set (<see cref="ContributionAnalysis"/>, after Lin et al. 2022); the search
 /// (<see cref="ParameterSearch"/>) picks w* maximising Σ contribution with planned peak ≤ M_min, halving the batch
-/// if nothing fits. Chosen once, from the initial global weights — or, with <see cref="FtteOptions.ReselectAfter"/>, chosen
-/// again after that many server steps from the weights trained so far (contributions measured on random initial weights
-/// need not predict what trains best later). A server keeps both choices across restarts: the first in the run's stored
+/// if nothing fits. Chosen once, from the initial global weights — or, with <see cref="FtteOptions.ReselectAfter"/>, checked
+/// again after N, 2N, 4N … server steps from the weights trained so far, and changed once, at the first check where the
+/// measured best beats the current set by <see cref="FtteOptions.ReselectMargin"/>: contributions measured on random initial
+/// weights need not predict what trains best later, and doubling the spacing keeps the checks few. Once only, because the
+/// first-order measure is myopic: the set being trained has its gradient used up while the frozen part's grows as the
+/// features under it move, so with checks after every switch the choice alternated between two sets (measured on
+/// paper-mnist: `conv2, fc1=1/8, fc2` ↔ `fc1, fc2` at steps 20 and 40), each time costing every device a new frozen part. A server keeps both choices across restarts: the first in the run's stored
 /// config, the second in <see cref="SaveState"/>. Tasks use <see cref="Broadcast.TrainableOnly"/>:
 /// the frozen part travels once per device, then only w* down and Δw* up; after a re-selection the frozen part is a
 /// new one, so every device pays its first contact again.</para>
@@ -142,6 +171,7 @@ public sealed class FtteStrategy : Strategy
     /// <summary>Kept across selections (its cache is per weights, so a re-selection measures afresh).</summary>
     private ContributionAnalysis? _analysis;
     private int _steps;
+    private readonly List<ReselectionCheck> _checks = [];
     /// <summary>After a re-selection: the coordinates the new levels train (the largest level contains the others).</summary>
     private WeightRange[]? _trainedNow;
     /// <summary>A re-selection read by <see cref="RestoreState"/>, not yet re-established (<see cref="Resume"/>).</summary>
@@ -187,6 +217,8 @@ public sealed class FtteStrategy : Strategy
     public int Rejected { get; private set; }
     /// <summary>The re-selection, once it happened (see <see cref="FtteOptions.ReselectAfter"/>).</summary>
     public Reselection? Reselected { get; private set; }
+    /// <summary>The re-selection checks of this process, the last of them the one that switched (if one did).</summary>
+    public IReadOnlyList<ReselectionCheck> ReselectionChecks => _checks;
 
     private static FtteOptions Validate(FtteOptions o)
     {
@@ -207,6 +239,8 @@ public sealed class FtteStrategy : Strategy
         if (o.ReselectAfter is { } after)
         {
             if (after < 1) throw new ArgumentOutOfRangeException(nameof(o), $"FTTE reselectAfter must be ≥ 1 server step or absent; got {after}.");
+            if (!(o.ReselectMargin >= 1) || double.IsInfinity(o.ReselectMargin))
+                throw new ArgumentOutOfRangeException(nameof(o), $"FTTE reselectMargin must be a finite multiple ≥ 1 (1 switches to any better set); got {o.ReselectMargin}.");
             if (o.Selection != SelectionMethod.Search)
                 throw new ArgumentException("FTTE reselectAfter re-runs the search: it needs selection 'search'.", nameof(o));
             // Both fix the coordinates of a step at start (the DP step's ranges, the groups' vector layout).
@@ -242,14 +276,31 @@ public sealed class FtteStrategy : Strategy
         FillTo(host);
     }
 
+    /// <summary>What a selection chose: the levels (w* first, planned at <paramref name="Local"/>), w*'s plan, and what the search measured.</summary>
+    private sealed record Choice(List<(TaskSpec Spec, long PeakBytes)> Levels, MemoryPlan Plan, LocalTraining Local,
+        SelectionResult? Selection, ContributionReport? Contributions);
+
+    /// <summary>The selection from the current global weights, then what follows from the chosen sets (<see cref="Use"/>).</summary>
+    private void Choose(IFederationHost host, string? fixedSet) => Apply(host, Select(host, fixedSet));
+
+    private void Apply(IFederationHost host, Choice choice)
+    {
+        Local = choice.Local;
+        Selection = choice.Selection;
+        Contributions = choice.Contributions;
+        Use(host, choice.Levels, choice.Plan);
+    }
+
     /// <summary>
-    /// The selection from the current global weights: contributions, the search under M_min and the nested levels (or
-    /// <paramref name="fixedSet"/>, without either), then what follows from the chosen sets (<see cref="Use"/>).
+    /// Contributions measured from the current global weights, the search under M_min and the nested levels (or
+    /// <paramref name="fixedSet"/>, without either). Changes nothing: a re-selection check may keep the current sets.
     /// </summary>
-    private void Choose(IFederationHost host, string? fixedSet)
+    private Choice Select(IFederationHost host, string? fixedSet)
     {
         var model = host.Global.Model;
-        Local = _configuredLocal;
+        var local = _configuredLocal;
+        SelectionResult? selection = null;
+        ContributionReport? contributions = null;
         TrainableSet set;
         if (fixedSet is not null)
         {
@@ -258,38 +309,38 @@ public sealed class FtteStrategy : Strategy
         else
         {
             var contributionOptions = Options.Contribution
-                ?? new ContributionOptions(BatchSize: Local.BatchSize, Optimizer: Local.Optimizer, Seed: Options.Seed);
+                ?? new ContributionOptions(BatchSize: local.BatchSize, Optimizer: local.Optimizer, Seed: Options.Seed);
             if (_proxy is not null) _analysis ??= new ContributionAnalysis(_proxy, contributionOptions);
-            Contributions = _analysis?.Analyze(model) ?? ContributionReport.Unmeasured(model, contributionOptions.EffectiveRatios);
-            var search = new ParameterSearch(model, Contributions, BudgetBytes, Local.BatchSize, Local.Optimizer,
+            contributions = _analysis?.Analyze(model) ?? ContributionReport.Unmeasured(model, contributionOptions.EffectiveRatios);
+            var search = new ParameterSearch(model, contributions, BudgetBytes, local.BatchSize, local.Optimizer,
                 Options.Search ?? new SearchOptions(Seed: Options.Seed));
-            Selection = search.Run(Options.Selection);
-            set = Selection.Trainable;
-            if (Selection.Batch != Local.BatchSize) Local = Local with { BatchSize = Selection.Batch };
+            selection = search.Run(Options.Selection);
+            set = selection.Trainable;
+            if (selection.Batch != local.BatchSize) local = local with { BatchSize = selection.Batch };
         }
-        var plan = Selection?.Plan ?? MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
-        var levels = new List<(TaskSpec Spec, long PeakBytes)> { (LevelSpec(set, 0), plan.PeakBytes) };
-        if (Options.NestedBudgets is { Count: > 0 } nested && Contributions is not null)
+        var plan = selection?.Plan ?? MemoryPlanner.PlanTraining(model, set, local.BatchSize, local.Optimizer);
+        var levels = new List<(TaskSpec Spec, long PeakBytes)> { (LevelSpec(set, 0, local), plan.PeakBytes) };
+        if (Options.NestedBudgets is { Count: > 0 } nested && contributions is not null)
         {
             // Each larger budget gets the best set that contains the previous level's (planned at w*'s batch, so
             // every level trains the same way and only the subset grows).
             var previous = set;
             foreach (long bytes in nested.Select(b => b.Resolve(host.Devices)).Where(b => b > BudgetBytes).Distinct().Order())
             {
-                var search = new ParameterSearch(model, Contributions, bytes, Local.BatchSize, Local.Optimizer, Options.Search ?? new SearchOptions(Seed: Options.Seed));
-                if (search.Batch != Local.BatchSize) continue;
+                var search = new ParameterSearch(model, contributions, bytes, local.BatchSize, local.Optimizer, Options.Search ?? new SearchOptions(Seed: Options.Seed));
+                if (search.Batch != local.BatchSize) continue;
                 var level = search.Search(previous);
                 if (level.Trainable.ToString() == previous.ToString()) continue;
-                levels.Add((LevelSpec(level.Trainable, levels.Count), level.Plan.PeakBytes));
+                levels.Add((LevelSpec(level.Trainable, levels.Count, local), level.Plan.PeakBytes));
                 previous = level.Trainable;
             }
         }
-        Use(host, levels, plan);
+        return new Choice(levels, plan, local, selection, contributions);
     }
 
-    /// <summary>The task of nested level <paramref name="level"/> (0: w*, the one secure aggregation masks) at <see cref="Local"/>.</summary>
-    private TaskSpec LevelSpec(TrainableSet set, int level) =>
-        new(set, Local, Broadcast.TrainableOnly, level == 0 && Options.SecureAggregation is { } secure ? new MaskedUpload(secure.RingBits / 8) : null);
+    /// <summary>The task of nested level <paramref name="level"/> (0: w*, the one secure aggregation masks) at <paramref name="local"/>.</summary>
+    private TaskSpec LevelSpec(TrainableSet set, int level, LocalTraining local) =>
+        new(set, local, Broadcast.TrainableOnly, level == 0 && Options.SecureAggregation is { } secure ? new MaskedUpload(secure.RingBits / 8) : null);
 
     /// <summary>What follows from the chosen levels (w* first, planned at <see cref="Local"/>): plan, participation, bytes per task, straggler pool, each device's level.</summary>
     private void Use(IFederationHost host, List<(TaskSpec Spec, long PeakBytes)> levels, MemoryPlan plan)
@@ -309,19 +360,23 @@ public sealed class FtteStrategy : Strategy
     }
 
     /// <summary>
-    /// The re-selection after <see cref="FtteOptions.ReselectAfter"/> steps: the same analysis and search, from the weights trained
-    /// so far. Tasks in flight finish with their old set; <see cref="ClipToNewSets"/> says how their updates merge.
+    /// A re-selection check (<see cref="FtteOptions.IsReselectionCheck"/>, until one switches): the same analysis and search, from the
+    /// weights trained so far; the sets change when the best beats the current w* by <see cref="FtteOptions.ReselectMargin"/>, both measured here.
+    /// Tasks in flight finish with their old set; <see cref="ClipToNewSets"/> says how their updates merge.
     /// </summary>
-    private void Reselect(IFederationHost host)
+    private void CheckSelection(IFederationHost host)
     {
         var before = Levels;
-        Choose(host, fixedSet: null);
+        var choice = Select(host, fixedSet: null);
+        double current = choice.Contributions?.Of(host.Global.Model, before[0].Trainable) ?? double.NaN;
+        double best = choice.Selection?.Contribution ?? double.NaN;
+        bool switched = choice.Levels[0].Spec.TrainableKey != before[0].TrainableKey
+            && best > 0 && !(current * Options.ReselectMargin > best);
+        _checks.Add(new ReselectionCheck(_steps, host.Now, current, best, switched));
+        if (!switched) return;
+        Apply(host, choice);
         _trainedNow = [.. _levels[^1].Spec.Trainable.Ranges(host.Global.Model)];
-        Reselected = new Reselection(_steps, host.Now, before)
-        {
-            BeforeContribution = Contributions?.Of(host.Global.Model, before[0].Trainable) ?? double.NaN,
-            NowContribution = Selection?.Contribution ?? double.NaN,
-        };
+        Reselected = new Reselection(_steps, host.Now, before) { BeforeContribution = current, NowContribution = best };
     }
 
     /// <summary>
@@ -445,8 +500,8 @@ public sealed class FtteStrategy : Strategy
 
     /// <summary>
     /// Continues from <see cref="SaveState"/> (or from a state of the earlier format, the DP state alone). The count and the
-    /// search's inputs apply at once, so a restart before the re-selection makes it at the same step from the same budget.
-    /// A re-selection already made is not searched again (the weights now are a later version's): its sets are re-established.
+    /// search's inputs apply at once, so a restart makes the next re-selection check at the same step from the same budget.
+    /// The last re-selection already made is not searched again (the weights now are a later version's): its sets are re-established.
     /// </summary>
     public override void RestoreState(string state)
     {
@@ -480,7 +535,7 @@ public sealed class FtteStrategy : Strategy
             var set = TrainableSet.Parse(model, key);
             var levelPlan = MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
             plan ??= levelPlan;
-            levels.Add((LevelSpec(set, levels.Count), levelPlan.PeakBytes));
+            levels.Add((LevelSpec(set, levels.Count, Local), levelPlan.PeakBytes));
         }
         // What the search measured and chose belongs to other weights: the notes say the sets were restored.
         Selection = null;
@@ -613,7 +668,7 @@ public sealed class FtteStrategy : Strategy
         host.Commit(merged);
         // After the step, so the analysis sees the weights of N steps (the buffer is empty: nothing of the old sets is pending).
         // The count is in the saved state: a restart neither re-selects again nor starts counting from zero.
-        if (++_steps == Options.ReselectAfter) Reselect(host);
+        if (Options.IsReselectionCheck(++_steps) && Reselected is null) CheckSelection(host);
     }
 
     private static bool IsValid(IFederationHost host, ClientUpdate update)
@@ -664,16 +719,24 @@ public sealed class FtteStrategy : Strategy
     private IEnumerable<string> ReselectionNote()
     {
         if (Options.ReselectAfter is not { } after) yield break;
-        if (Reselected is not { } r)
+        var inv = CultureInfo.InvariantCulture;
+        if (_checks.Count > 0)
         {
-            yield return $"Re-selection after {after} server step(s): not reached (the run made {_steps}).";
+            string checks = string.Join("; ", _checks.Select(c =>
+                string.Create(inv, $"{c.AfterSteps}: {c.Current:0.####} vs best {c.Best:0.####}{(c.Switched ? " → switched" : "")}")));
+            yield return string.Create(inv,
+                $"Re-selection checks after {after}, {2 * after}, {4 * after} … server steps (switch at ≥ {Options.ReselectMargin:0.##}× the current set's contribution): {checks}.");
+        }
+        else if (Reselected is null)
+        {
+            yield return $"Re-selection check after {after} server step(s): not reached (the run made {_steps}).";
             yield break;
         }
-        string before = string.Join(" ⊂ ", r.Before.Select(s => $"'{s.TrainableKey}'"));
-        string now = string.Join(" ⊂ ", Levels.Select(s => $"'{s.TrainableKey}'"));
-        string unchanged = before == now ? " (unchanged)" : "";
-        yield return string.Create(CultureInfo.InvariantCulture,
-            $"Re-selected after {r.AfterSteps} server step(s) at t = {r.At:0.#} s from the trained weights: {before} → {now}{unchanged} " +
+        if (Reselected is not { } r) yield break;
+        string from = string.Join(" ⊂ ", r.Before.Select(s => $"'{s.TrainableKey}'"));
+        string to = string.Join(" ⊂ ", Levels.Select(s => $"'{s.TrainableKey}'"));
+        yield return string.Create(inv,
+            $"Re-selected after {r.AfterSteps} server step(s) at t = {r.At:0.#} s from the trained weights: {from} → {to} " +
             $"(contribution there {r.BeforeContribution:0.#####} → {r.NowContribution:0.#####}); " +
             $"{r.LateMerged} late update(s) of the old set merged on the new set's coordinates, {r.LateDropped} dropped (none of them).");
     }
@@ -700,7 +763,7 @@ public sealed class FtteStrategy : Strategy
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{Name}: budget {Budget} = {ByteSize.Format(BudgetBytes)}, weighting {Options.Weighting}, s(τ) {Staleness}, η_g {Options.ServerLearningRate}\n");
         if (Reselected is { } r)
-            sb.Append(CultureInfo.InvariantCulture, $"Re-selected after {r.AfterSteps} server steps (t = {r.At:0.#} s); first choice {string.Join(", ", r.Before.Select(s => s.TrainableKey))}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"Re-selected after {r.AfterSteps} server steps (t = {r.At:0.#} s); trained until then: {string.Join(", ", r.Before.Select(s => s.TrainableKey))}\n");
         if (Selection is not null) sb.Append(Selection.ToText());
         else sb.Append(CultureInfo.InvariantCulture, $"Fixed trainable set {Spec?.Trainable}, plan peak {ByteSize.Format(Plan?.PeakBytes ?? 0)}\n");
         sb.Append(CultureInfo.InvariantCulture, $"Participation: {Participation}\n");

@@ -85,7 +85,7 @@ public static class SimulationPresets
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, random subset", Concurrency = 20, BufferSize = 10, Selection = "random" },
             // Beyond the paper: devices with more memory train nested, larger subsets that contain w*.
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, nested subsets", Concurrency = 20, BufferSize = 10, NestedBudgets = ["q0.5", "q0.9"] },
-            // FTTE re-selects after 100 steps by default (StrategyConfig.DefaultReselectAfter); this row keeps the first choice.
+            // FTTE checks its choice from step 10 on by default (StrategyConfig.DefaultReselectAfter); this row keeps the first choice.
             new() { Kind = StrategyKind.Ftte, Name = "FTTE, first choice kept", Concurrency = 20, BufferSize = 10, ReselectAfter = 0 },
         ],
     };

@@ -9,7 +9,7 @@ using Ftte.Federation.Strategies;
 
 namespace Ftte.Federation.Tests.FtteTests;
 
-/// <summary>FTTE's reselectAfter: the switch after N steps, what later tasks train, how late updates of the old set merge.</summary>
+/// <summary>FTTE's reselectAfter: the checks at N, 2N, 4N …, the one switch, what later tasks train, how late updates of the old set merge.</summary>
 public class ReselectionTests
 {
     private static readonly LocalTraining Local = LocalTraining.Default;
@@ -19,18 +19,19 @@ public class ReselectionTests
     /// Ten devices that hold the plan of fc2 and fc3 with little to spare, so the search has to choose; one pool, plain mean.
     /// From the initial weights it picks fc2 and fc3; after three steps of Δ = 0.5 it picks fc1.weight at 1/4 with the biases.
     /// </summary>
-    private static (FakeHost Host, FtteStrategy Ftte) Started(int? reselectAfter, string? trainable = null)
+    /// <remarks>Margin 1 unless given: any better set switches, so the first check does (the mechanics under test here).</remarks>
+    private static (FakeHost Host, FtteStrategy Ftte) Started(int? reselectAfter, string? trainable = null, double margin = 1)
     {
         var model = FtteFixtures.Mlp();
         var host = new FakeHost(10, model: model, memory: Budget(model));
-        var ftte = new FtteStrategy(Options(reselectAfter, trainable), Local, FtteFixtures.Proxy());
+        var ftte = new FtteStrategy(Options(reselectAfter, trainable, margin), Local, FtteFixtures.Proxy());
         ftte.Start(host);
         return (host, ftte);
     }
 
-    private static FtteOptions Options(int? reselectAfter, string? trainable = null) =>
+    private static FtteOptions Options(int? reselectAfter, string? trainable = null, double margin = 1) =>
         new(Concurrency: 4, BufferSize: 2, Weighting: FtteWeighting.None, Trainable: trainable, Contribution: Analysis, Seed: 2, StragglerFactor: 0,
-            ReselectAfter: reselectAfter);
+            ReselectAfter: reselectAfter, ReselectMargin: margin);
 
     private static long Budget(Model model) => FtteFixtures.Peak(model, TrainableSet.Parse(model, "fc2,fc3"), 16) + 4096;
 
@@ -47,7 +48,7 @@ public class ReselectionTests
         restarted.Global.Restore(host.Global.Version, host.Global.Weights);
         var first = before.Reselected?.Before[0] ?? before.Spec;
         var proxy = new CountingSource(FtteFixtures.Proxy());
-        var ftte = new FtteStrategy(Options(before.Options.ReselectAfter, first.TrainableKey), first.Local, proxy);
+        var ftte = new FtteStrategy(Options(before.Options.ReselectAfter, first.TrainableKey, before.Options.ReselectMargin), first.Local, proxy);
         ftte.Start(restarted);
         ftte.RestoreState(state);
         return (restarted, ftte, proxy);
@@ -101,6 +102,43 @@ public class ReselectionTests
         Assert.All(host.Dispatched.Skip(dispatchedBefore), t => Assert.Equal(second, t.Spec.TrainableKey));
         Assert.Null(ftte.Notes.FirstOrDefault(n => n.Contains("not reached")));
         Assert.Contains(ftte.Notes, n => n.StartsWith("Re-selected after 3 server step(s)"));
+
+        // One switch only: the checks stop (at 6 and 12 the measure would see the set just trained as used up).
+        Steps(host, ftte, 9, 0.5f);
+        var check = Assert.Single(ftte.ReselectionChecks);
+        Assert.True(check.Switched);
+        Assert.Equal(3, ftte.Reselected!.AfterSteps);
+        Assert.Equal(second, ftte.Spec.TrainableKey);
+    }
+
+    [Theory]
+    [InlineData(10, new[] { 10, 20, 40, 80, 160, 1280 }, new[] { 0, 1, 5, 9, 11, 15, 30, 60, 100, 120 })]
+    [InlineData(3, new[] { 3, 6, 12, 24 }, new[] { 1, 2, 4, 9, 18 })]
+    public void Checks_ComeAtN_2N_4N(int n, int[] checks, int[] not)
+    {
+        var options = new FtteOptions(ReselectAfter: n);
+        Assert.All(checks, s => Assert.True(options.IsReselectionCheck(s), $"step {s}"));
+        Assert.All(not, s => Assert.False(options.IsReselectionCheck(s), $"step {s}"));
+        Assert.False(new FtteOptions().IsReselectionCheck(n));
+    }
+
+    [Fact]
+    public void ACheckBelowTheMargin_KeepsTheSet_AndTheNextCheckComesAtTwiceTheSteps()
+    {
+        // A margin no set reaches: every check measures and searches, none switches.
+        var (host, ftte) = Started(reselectAfter: 3, margin: 1e5);
+        string first = ftte.Spec.TrainableKey;
+        Steps(host, ftte, 12, 0.5f);
+
+        Assert.Null(ftte.Reselected);
+        Assert.Equal([3, 6, 12], ftte.ReselectionChecks.Select(c => c.AfterSteps));
+        Assert.All(ftte.ReselectionChecks, c => Assert.False(c.Switched));
+        // The check at 3 sees what the margin-1 run switched on: a better set, measured at the same weights.
+        var atThree = ftte.ReselectionChecks[0];
+        Assert.True(atThree.Best > atThree.Current && atThree.Current > 0);
+        Assert.All(host.Dispatched, t => Assert.Equal(first, t.Spec.TrainableKey));
+        Assert.Contains(ftte.Notes, n => n.StartsWith("Re-selection checks after 3, 6, 12") && n.Contains("3: ") && !n.Contains("switched"));
+        Assert.DoesNotContain(ftte.Notes, n => n.StartsWith("Re-selected"));
     }
 
     [Fact]
@@ -147,6 +185,8 @@ public class ReselectionTests
     [InlineData("""{ "kind": "fedavg", "contributionMetric": "loss" }""", "'contributionMetric' does not apply to fedavg")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "selection": "random" }""", "reselectAfter: re-selection re-runs the search")]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "weighting": "age", "privacy": { "noiseMultiplier": 1 } }""", "reselectAfter: re-selection cannot be combined with privacy")]
+    [InlineData("""{ "kind": "ftte", "reselectMargin": 0.5 }""", "reselectMargin")]
+    [InlineData("""{ "kind": "fedbuff", "reselectMargin": 2 }""", "'reselectMargin' does not apply to fedbuff")]
     public void ConfigErrors_NameTheKey(string json, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => StrictJson.Parse<StrategyConfig>(json, "test"));
@@ -156,21 +196,26 @@ public class ReselectionTests
     [Fact]
     public void ConfigKey_ReachesTheStrategy()
     {
-        var config = StrictJson.Parse<StrategyConfig>("""{ "kind": "ftte", "reselectAfter": 100 }""", "test");
+        var config = StrictJson.Parse<StrategyConfig>("""{ "kind": "ftte", "reselectAfter": 100, "reselectMargin": 1.5 }""", "test");
         var ftte = Assert.IsType<FtteStrategy>(config.Create(Local, ignoreMemory: false, seed: 1, FtteFixtures.Proxy()));
         Assert.Equal(100, ftte.Options.ReselectAfter);
+        Assert.Equal(1.5, ftte.Options.ReselectMargin);
+        var defaults = Assert.IsType<FtteStrategy>(StrictJson.Parse<StrategyConfig>("""{ "kind": "ftte" }""", "test")
+            .Create(Local, ignoreMemory: false, seed: 1, FtteFixtures.Proxy()));
+        Assert.Equal(FtteOptions.DefaultReselectMargin, defaults.Options.ReselectMargin);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FtteStrategy(new FtteOptions(ReselectAfter: 5, ReselectMargin: 0.9), Local, FtteFixtures.Proxy()));
         Assert.Throws<ArgumentException>(() => new FtteStrategy(new FtteOptions(ReselectAfter: 5, Selection: SelectionMethod.LastK), Local));
     }
 
     [Theory]
-    [InlineData("""{ "kind": "ftte" }""", 100)]
+    [InlineData("""{ "kind": "ftte" }""", 10)]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 0 }""", null)]
     [InlineData("""{ "kind": "ftte", "reselectAfter": 7 }""", 7)]
     [InlineData("""{ "kind": "ftte", "selection": "random" }""", null)]
     [InlineData("""{ "kind": "ftte", "trainable": "fc3" }""", null)]
     [InlineData("""{ "kind": "ftte", "privacy": { "noiseMultiplier": 1 } }""", null)]
     [InlineData("""{ "kind": "ftte", "secureAggregation": { } }""", null)]
-    public void Default_ReselectsAfter100Steps_WhereReselectionApplies(string json, int? expected)
+    public void Default_ChecksFromStep10_WhereReselectionApplies(string json, int? expected)
     {
         var config = StrictJson.Parse<StrategyConfig>(json, "test");
         Assert.Equal(expected, config.EffectiveReselectAfter);
