@@ -655,8 +655,11 @@ public sealed class FederationServer : IFederationHost, IDisposable
             foreach (var r in task.Ranges) count += r.Length;
             double rms = count == 0 ? 0 : Math.Sqrt(norm2 / count);
             if (Math.Sqrt(norm2) > _serve.MaxUpdateNorm) problem = $"update norm {Math.Sqrt(norm2):G4} exceeds the limit {_serve.MaxUpdateNorm:G4}";
-            else if (OutlierScore(rms, task.Ticket.Spec.TrainableKey) is { } z)
-                problem = $"outlier: RMS value {rms:G4} is {z:0.#} robust standard deviations above the median of recent accepted updates of its trainable set (limit {_serve.OutlierZ:0.#})";
+            else if (OutlierScore(rms, task.Ticket.Spec.TrainableKey) is { } outlier)
+                problem = outlier.Own >= OutlierHistory
+                    ? $"outlier: RMS value {rms:G4} is {outlier.Z:0.#} robust standard deviations above the median of recent accepted updates of its trainable set (limit {_serve.OutlierZ:0.#})"
+                    : $"outlier: RMS value {rms:G4} is {outlier.Z:0.#} robust standard deviations above the median of recent accepted updates of other trainable sets, " +
+                      $"scaled to its set's ({outlier.Own} accepted so far) (limit {_serve.OutlierZ:0.#})";
             else if (chunk.Samples < 1 || chunk.Samples > device.TrainSamples)
                 problem = $"samples {chunk.Samples} outside 1–{device.TrainSamples} (what the device declared at enrolment)";
             // Loss and accuracy are optional reports (NaN: not given); infinite or out-of-range values are not.
@@ -731,22 +734,70 @@ public sealed class FederationServer : IFederationHost, IDisposable
     /// per value than a wide linear layer's), so after FTTE re-selects, the new set is not judged against the old one's.</summary>
     private readonly Dictionary<string, Queue<double>> _recentRms = new(StringComparer.Ordinal);
 
+    /// <summary>Accepted updates a set needs before it is judged against its own history alone.</summary>
+    private const int OutlierHistory = 20;
+
     /// <summary>
-    /// The robust z-score of an update's RMS value against the last 256 accepted ones of the same trainable set: (x − median) / (1.4826·MAD), the
-    /// MAD scaled to a normal standard deviation (Hampel's outlier rule). Null when the update passes, the test is off,
-    /// or fewer than 20 updates have been accepted. Only the high side is refused: a tiny update cannot move the model far.
+    /// How much larger per value a set's updates can honestly be than another set's: the per-value update RMS of single tensors
+    /// of mlp, lenet and mobilenetv2-tiny differs by up to 18× (one local epoch on MNIST, at initialisation and after an epoch
+    /// of training); a set mixes tensors, so two sets differ by less.
     /// </summary>
-    private double? OutlierScore(double rms, string trainable)
+    private const double SetScaleBound = 20;
+
+    /// <summary>
+    /// The robust z-score of an update's RMS value against the last 256 accepted ones of the same trainable set: (x − median) / (1.4826·MAD),
+    /// the MAD scaled to a normal standard deviation (Hampel's outlier rule), with <c>Own</c> the set's accepted updates so far.
+    /// Null when the update passes, the test is off, or there is no usable history. Only the high side is refused: a tiny update
+    /// cannot move the model far.
+    /// <para>
+    /// A set with fewer than <see cref="OutlierHistory"/> accepted updates (FTTE just re-selected, or a rarely trained nested
+    /// level) borrows the history of the sets that have them. Every value is divided by its own set's median, so sets compare
+    /// as multiples of their typical size, and so is the update: by the median of its set's accepted updates or, with none
+    /// yet, by <see cref="SetScaleBound"/> × the largest median of the other sets — the largest scale the set can honestly have,
+    /// so that a set whose updates are larger than the old ones' is not locked out, while one far above it is refused.
+    /// </para>
+    /// </summary>
+    private (double Z, int Own)? OutlierScore(double rms, string trainable)
     {
-        if (_serve.OutlierZ <= 0 || !_recentRms.TryGetValue(trainable, out var recent) || recent.Count < 20) return null;
-        var sorted = recent.Order().ToArray();
-        double median = sorted[sorted.Length / 2];
-        var deviations = sorted.Select(x => Math.Abs(x - median)).Order().ToArray();
+        if (_serve.OutlierZ <= 0) return null;
+        _recentRms.TryGetValue(trainable, out var own);
+        int count = own?.Count ?? 0;
+        if (count >= OutlierHistory) return RobustZ(rms, [.. own!]) is { } z ? (z, count) : null;
+
+        var normalised = new List<double>();
+        double largest = 0;
+        foreach (var (key, recent) in _recentRms)
+        {
+            if (key == trainable || recent.Count < OutlierHistory) continue;
+            double median = Median([.. recent]);
+            if (median <= 0) continue;
+            largest = Math.Max(largest, median);
+            foreach (double v in recent) normalised.Add(v / median);
+        }
+        if (normalised.Count == 0) return null;
+        double scale = count > 0 ? Median([.. own!]) : 0;
+        if (scale > 0) foreach (double v in own!) normalised.Add(v / scale);
+        else scale = SetScaleBound * largest;
+        return RobustZ(rms / scale, [.. normalised]) is { } borrowed ? (borrowed, count) : null;
+    }
+
+    /// <summary>The robust z-score of <paramref name="x"/> against <paramref name="reference"/> when above the limit, else null.</summary>
+    private double? RobustZ(double x, double[] reference)
+    {
+        Array.Sort(reference);
+        double median = reference[reference.Length / 2];
+        var deviations = reference.Select(v => Math.Abs(v - median)).Order().ToArray();
         double scale = 1.4826 * deviations[deviations.Length / 2];
         // A floor for buffers of near-identical updates (MAD ≈ 0): then only values above ~3× the median (at z = 8) are refused.
         scale = Math.Max(scale, Math.Max(0.25 * median, 1e-12));
-        double z = (rms - median) / scale;
+        double z = (x - median) / scale;
         return z > _serve.OutlierZ ? z : null;
+    }
+
+    private static double Median(double[] values)
+    {
+        Array.Sort(values);
+        return values[values.Length / 2];
     }
 
     private void RememberNorm(ClientUpdate update)
