@@ -168,16 +168,20 @@ public sealed class FederationServer : IFederationHost, IDisposable
     }
 
     /// <summary>
-    /// The stored config minus what the server resolved after start (FTTE's chosen set and batch, and its re-selection made
-    /// explicit), for comparison with a given one.
+    /// The stored config minus what the server resolved after start (FTTE's chosen set and batch, its re-selection and its
+    /// contribution metric made explicit), for comparison with a given one.
     /// </summary>
     private static ServerConfig WithoutResolved(ServerConfig stored, ServerConfig given)
     {
-        if (given.Strategy.Trainable is not null || stored.Strategy.Kind != Federation.Config.StrategyKind.Ftte) return stored;
+        if (stored.Strategy.Kind != Federation.Config.StrategyKind.Ftte) return stored;
+        // A metric left open was stored as the default of the first start, whatever the default is now; resuming with it open
+        // keeps the stored one (so, too, when the first start named it: the run goes on as it started).
+        var strategy = given.Strategy.ContributionMetric is null ? stored.Strategy with { ContributionMetric = null } : stored.Strategy;
+        if (given.Strategy.Trainable is not null) return stored with { Strategy = strategy };
         int? storedReselect = stored.Strategy.ReselectAfter is 0 ? null : stored.Strategy.ReselectAfter;
         return stored with
         {
-            Strategy = stored.Strategy with
+            Strategy = strategy with
             {
                 Trainable = null,
                 ReselectAfter = storedReselect == given.Strategy.EffectiveReselectAfter ? given.Strategy.ReselectAfter : stored.Strategy.ReselectAfter,
@@ -991,24 +995,32 @@ public sealed class FederationServer : IFederationHost, IDisposable
             return;
         }
         foreach (string note in _strategy.Notes) _log(note);
-        // The server resolved what the config left open (FTTE's trainable set and batch): store it, so that a restart
-        // trains the same set instead of re-running the search on trained weights. With reselectAfter that is the first
-        // choice, trained until the re-selection; the re-selection itself travels in the strategy's state.
-        string? resolved = null;
-        if (_strategy is Federation.Strategies.FtteStrategy ftte && _config.Strategy.Trainable is null)
-        {
-            var level = ftte.Levels[0];
-            resolved = StrictJson.Serialize(_config with
-            {
-                // Explicit, since a fixed set alone would mean no re-selection (StrategyConfig.EffectiveReselectAfter).
-                Strategy = _config.Strategy with { Trainable = level.TrainableKey, ReselectAfter = ftte.Options.ReselectAfter ?? 0 },
-                Local = _config.Local with { Batch = level.Local.BatchSize },
-            });
-        }
         // The strategy's own state as of the last stored version (the DP accountant: released steps stay counted; FTTE's
         // step count and re-selection). At the first start, its initial state goes with the resolved config (FTTE's budget
         // and configured batch, which a re-selection after a restart before the first step must search with).
         string? saved = _store.LoadLatestStrategyState();
+        // At the first start, the server resolved what the config left open (FTTE's trainable set and batch): store it, so
+        // that a restart trains the same set instead of re-running the search on trained weights. With reselectAfter that is
+        // the first choice, trained until the re-selection; the re-selection itself travels in the strategy's state.
+        string? resolved = null;
+        if (_strategy is Federation.Strategies.FtteStrategy ftte && saved is null)
+        {
+            var strategy = _config.Strategy;
+            var local = _config.Local;
+            if (strategy.Trainable is null)
+            {
+                var level = ftte.Levels[0];
+                // Explicit, since a fixed set alone would mean no re-selection (StrategyConfig.EffectiveReselectAfter).
+                strategy = strategy with { Trainable = level.TrainableKey, ReselectAfter = ftte.Options.ReselectAfter ?? 0 };
+                local = local with { Batch = level.Local.BatchSize };
+            }
+            // The contribution metric the search measured with, or a re-selection will: explicit too, so that after a restart
+            // under a version with another default the run still re-selects as it started.
+            if (strategy.ContributionMetric is null && ftte.Options.Selection == Federation.Selection.SelectionMethod.Search
+                && (_config.Strategy.Trainable is null || ftte.Options.ReselectAfter is > 0))
+                strategy = strategy with { ContributionMetric = Federation.Config.StrategyConfig.DefaultContributionMetric };
+            if (!ReferenceEquals(strategy, _config.Strategy)) resolved = StrictJson.Serialize(_config with { Strategy = strategy, Local = local });
+        }
         _store.SaveStart(_global.Version, resolved, saved is null ? _strategy.SaveState() : null);
         if (saved is not null) _strategy.RestoreState(saved);
         var pending = _store.LoadPending();

@@ -1,5 +1,6 @@
 using Ftte.Core.Config;
 using Ftte.Federation.Config;
+using Ftte.Federation.Selection;
 using Ftte.Federation.Strategies;
 using Ftte.Protocol;
 using V1 = Ftte.Protocol.V1;
@@ -196,6 +197,45 @@ public sealed class ReselectionTests
         var restarted = Assert.IsType<FtteStrategy>(test.Server.Strategy);
         Assert.Null(restarted.Selection); // the stored first choice, no new search
         Assert.Equal(StrategyConfig.DefaultReselectAfter, restarted.Options.ReselectAfter);
+    }
+
+    [Theory]
+    [InlineData(null)]      // the set searched at start, then re-selected
+    [InlineData("fc3")]     // a fixed first choice, re-selected
+    public async Task The_contribution_metric_left_open_is_stored_and_a_restart_with_the_same_config_re_selects_with_it(string? trainable)
+    {
+        // No contributionMetric: the first start's default is stored with the run, so that a re-selection after a restart
+        // measures as the run started even where a later version's default differs; resuming with the same config is accepted.
+        var config = Config() with { Strategy = Config().Strategy with { Trainable = trainable } };
+        await using var test = await TestServer.StartAsync(config);
+        var a = await test.EnrolAsync("a");
+        var b = await test.EnrolAsync("b");
+        await test.EnrolAsync("c");
+        var taskA = await test.TaskAsync(a);
+        var taskB = await test.TaskAsync(b);
+        Assert.Null(Assert.IsType<FtteStrategy>(test.Server.Strategy).Options.Contribution);
+
+        await test.RestartAsync(config);
+
+        Assert.Equal(StrategyConfig.DefaultContributionMetric, test.Server.Config.Strategy.ContributionMetric);
+        var restarted = Assert.IsType<FtteStrategy>(test.Server.Strategy);
+        Assert.Equal(new ContributionOptions().Metric, restarted.Options.Contribution?.Metric);
+        // The two steps to the re-selection: its analysis uses the stored metric.
+        taskA = await test.TaskAsync(a);
+        taskB = await test.TaskAsync(b);
+        for (int step = 0; step < 2; step++)
+        {
+            taskA = await Submit(test, a, taskA);
+            taskB = await Submit(test, b, taskB);
+        }
+        Assert.NotNull(restarted.Reselected);
+        Assert.Equal(ContributionMetric.GradientSquared, restarted.Contributions!.Metric);
+
+        // Another metric than the stored one is another run.
+        await test.StopAsync();
+        var e = Assert.Throws<ConfigException>(() => FederationServer.Open(test.StatePath,
+            config with { Strategy = config.Strategy with { ContributionMetric = "loss" } }, TestServer.Secret));
+        Assert.Contains("different config", e.Message);
     }
 
     [Fact]
