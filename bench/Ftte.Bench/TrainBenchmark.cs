@@ -30,7 +30,7 @@ internal static class TrainBenchmark
         if (args.Contains("--profile"))
         {
             foreach (string name in models)
-                foreach (int batch in batches) TrainProfile.Run(name, batch, seconds);
+                foreach (int batch in batches) TrainProfile.Run(name, batch, seconds, trainable, streamChunk);
             return 0;
         }
         if (!json) Console.WriteLine($"{"model",-18} {"batch",5} {"threads",7} {"samples/s",12} {"step µs",9} {"train GFLOP/s",13}");

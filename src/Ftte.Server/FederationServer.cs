@@ -168,16 +168,20 @@ public sealed class FederationServer : IFederationHost, IDisposable
     }
 
     /// <summary>
-    /// The stored config minus what the server resolved after start (FTTE's chosen set and batch, and its re-selection made
-    /// explicit), for comparison with a given one.
+    /// The stored config minus what the server resolved after start (FTTE's chosen set and batch, its re-selection and its
+    /// contribution metric made explicit), for comparison with a given one.
     /// </summary>
     private static ServerConfig WithoutResolved(ServerConfig stored, ServerConfig given)
     {
-        if (given.Strategy.Trainable is not null || stored.Strategy.Kind != Federation.Config.StrategyKind.Ftte) return stored;
+        if (stored.Strategy.Kind != Federation.Config.StrategyKind.Ftte) return stored;
+        // A metric left open was stored as the default of the first start, whatever the default is now; resuming with it open
+        // keeps the stored one (so, too, when the first start named it: the run goes on as it started).
+        var strategy = given.Strategy.ContributionMetric is null ? stored.Strategy with { ContributionMetric = null } : stored.Strategy;
+        if (given.Strategy.Trainable is not null) return stored with { Strategy = strategy };
         int? storedReselect = stored.Strategy.ReselectAfter is 0 ? null : stored.Strategy.ReselectAfter;
         return stored with
         {
-            Strategy = stored.Strategy with
+            Strategy = strategy with
             {
                 Trainable = null,
                 ReselectAfter = storedReselect == given.Strategy.EffectiveReselectAfter ? given.Strategy.ReselectAfter : stored.Strategy.ReselectAfter,
@@ -655,8 +659,11 @@ public sealed class FederationServer : IFederationHost, IDisposable
             foreach (var r in task.Ranges) count += r.Length;
             double rms = count == 0 ? 0 : Math.Sqrt(norm2 / count);
             if (Math.Sqrt(norm2) > _serve.MaxUpdateNorm) problem = $"update norm {Math.Sqrt(norm2):G4} exceeds the limit {_serve.MaxUpdateNorm:G4}";
-            else if (OutlierScore(rms, task.Ticket.Spec.TrainableKey) is { } z)
-                problem = $"outlier: RMS value {rms:G4} is {z:0.#} robust standard deviations above the median of recent accepted updates of its trainable set (limit {_serve.OutlierZ:0.#})";
+            else if (OutlierScore(rms, task.Ticket.Spec.TrainableKey) is { } outlier)
+                problem = outlier.Own >= OutlierHistory
+                    ? $"outlier: RMS value {rms:G4} is {outlier.Z:0.#} robust standard deviations above the median of recent accepted updates of its trainable set (limit {_serve.OutlierZ:0.#})"
+                    : $"outlier: RMS value {rms:G4} is {outlier.Z:0.#} robust standard deviations above the median of recent accepted updates of other trainable sets, " +
+                      $"scaled to its set's ({outlier.Own} accepted so far) (limit {_serve.OutlierZ:0.#})";
             else if (chunk.Samples < 1 || chunk.Samples > device.TrainSamples)
                 problem = $"samples {chunk.Samples} outside 1–{device.TrainSamples} (what the device declared at enrolment)";
             // Loss and accuracy are optional reports (NaN: not given); infinite or out-of-range values are not.
@@ -731,22 +738,70 @@ public sealed class FederationServer : IFederationHost, IDisposable
     /// per value than a wide linear layer's), so after FTTE re-selects, the new set is not judged against the old one's.</summary>
     private readonly Dictionary<string, Queue<double>> _recentRms = new(StringComparer.Ordinal);
 
+    /// <summary>Accepted updates a set needs before it is judged against its own history alone.</summary>
+    private const int OutlierHistory = 20;
+
     /// <summary>
-    /// The robust z-score of an update's RMS value against the last 256 accepted ones of the same trainable set: (x − median) / (1.4826·MAD), the
-    /// MAD scaled to a normal standard deviation (Hampel's outlier rule). Null when the update passes, the test is off,
-    /// or fewer than 20 updates have been accepted. Only the high side is refused: a tiny update cannot move the model far.
+    /// How much larger per value a set's updates can honestly be than another set's: the per-value update RMS of single tensors
+    /// of mlp, lenet and mobilenetv2-tiny differs by up to 18× (one local epoch on MNIST, at initialisation and after an epoch
+    /// of training); a set mixes tensors, so two sets differ by less.
     /// </summary>
-    private double? OutlierScore(double rms, string trainable)
+    private const double SetScaleBound = 20;
+
+    /// <summary>
+    /// The robust z-score of an update's RMS value against the last 256 accepted ones of the same trainable set: (x − median) / (1.4826·MAD),
+    /// the MAD scaled to a normal standard deviation (Hampel's outlier rule), with <c>Own</c> the set's accepted updates so far.
+    /// Null when the update passes, the test is off, or there is no usable history. Only the high side is refused: a tiny update
+    /// cannot move the model far.
+    /// <para>
+    /// A set with fewer than <see cref="OutlierHistory"/> accepted updates (FTTE just re-selected, or a rarely trained nested
+    /// level) borrows the history of the sets that have them. Every value is divided by its own set's median, so sets compare
+    /// as multiples of their typical size, and so is the update: by the median of its set's accepted updates or, with none
+    /// yet, by <see cref="SetScaleBound"/> × the largest median of the other sets — the largest scale the set can honestly have,
+    /// so that a set whose updates are larger than the old ones' is not locked out, while one far above it is refused.
+    /// </para>
+    /// </summary>
+    private (double Z, int Own)? OutlierScore(double rms, string trainable)
     {
-        if (_serve.OutlierZ <= 0 || !_recentRms.TryGetValue(trainable, out var recent) || recent.Count < 20) return null;
-        var sorted = recent.Order().ToArray();
-        double median = sorted[sorted.Length / 2];
-        var deviations = sorted.Select(x => Math.Abs(x - median)).Order().ToArray();
+        if (_serve.OutlierZ <= 0) return null;
+        _recentRms.TryGetValue(trainable, out var own);
+        int count = own?.Count ?? 0;
+        if (count >= OutlierHistory) return RobustZ(rms, [.. own!]) is { } z ? (z, count) : null;
+
+        var normalised = new List<double>();
+        double largest = 0;
+        foreach (var (key, recent) in _recentRms)
+        {
+            if (key == trainable || recent.Count < OutlierHistory) continue;
+            double median = Median([.. recent]);
+            if (median <= 0) continue;
+            largest = Math.Max(largest, median);
+            foreach (double v in recent) normalised.Add(v / median);
+        }
+        if (normalised.Count == 0) return null;
+        double scale = count > 0 ? Median([.. own!]) : 0;
+        if (scale > 0) foreach (double v in own!) normalised.Add(v / scale);
+        else scale = SetScaleBound * largest;
+        return RobustZ(rms / scale, [.. normalised]) is { } borrowed ? (borrowed, count) : null;
+    }
+
+    /// <summary>The robust z-score of <paramref name="x"/> against <paramref name="reference"/> when above the limit, else null.</summary>
+    private double? RobustZ(double x, double[] reference)
+    {
+        Array.Sort(reference);
+        double median = reference[reference.Length / 2];
+        var deviations = reference.Select(v => Math.Abs(v - median)).Order().ToArray();
         double scale = 1.4826 * deviations[deviations.Length / 2];
         // A floor for buffers of near-identical updates (MAD ≈ 0): then only values above ~3× the median (at z = 8) are refused.
         scale = Math.Max(scale, Math.Max(0.25 * median, 1e-12));
-        double z = (rms - median) / scale;
+        double z = (x - median) / scale;
         return z > _serve.OutlierZ ? z : null;
+    }
+
+    private static double Median(double[] values)
+    {
+        Array.Sort(values);
+        return values[values.Length / 2];
     }
 
     private void RememberNorm(ClientUpdate update)
@@ -940,24 +995,32 @@ public sealed class FederationServer : IFederationHost, IDisposable
             return;
         }
         foreach (string note in _strategy.Notes) _log(note);
-        // The server resolved what the config left open (FTTE's trainable set and batch): store it, so that a restart
-        // trains the same set instead of re-running the search on trained weights. With reselectAfter that is the first
-        // choice, trained until the re-selection; the re-selection itself travels in the strategy's state.
-        string? resolved = null;
-        if (_strategy is Federation.Strategies.FtteStrategy ftte && _config.Strategy.Trainable is null)
-        {
-            var level = ftte.Levels[0];
-            resolved = StrictJson.Serialize(_config with
-            {
-                // Explicit, since a fixed set alone would mean no re-selection (StrategyConfig.EffectiveReselectAfter).
-                Strategy = _config.Strategy with { Trainable = level.TrainableKey, ReselectAfter = ftte.Options.ReselectAfter ?? 0 },
-                Local = _config.Local with { Batch = level.Local.BatchSize },
-            });
-        }
         // The strategy's own state as of the last stored version (the DP accountant: released steps stay counted; FTTE's
         // step count and re-selection). At the first start, its initial state goes with the resolved config (FTTE's budget
         // and configured batch, which a re-selection after a restart before the first step must search with).
         string? saved = _store.LoadLatestStrategyState();
+        // At the first start, the server resolved what the config left open (FTTE's trainable set and batch): store it, so
+        // that a restart trains the same set instead of re-running the search on trained weights. With reselectAfter that is
+        // the first choice, trained until the re-selection; the re-selection itself travels in the strategy's state.
+        string? resolved = null;
+        if (_strategy is Federation.Strategies.FtteStrategy ftte && saved is null)
+        {
+            var strategy = _config.Strategy;
+            var local = _config.Local;
+            if (strategy.Trainable is null)
+            {
+                var level = ftte.Levels[0];
+                // Explicit, since a fixed set alone would mean no re-selection (StrategyConfig.EffectiveReselectAfter).
+                strategy = strategy with { Trainable = level.TrainableKey, ReselectAfter = ftte.Options.ReselectAfter ?? 0 };
+                local = local with { Batch = level.Local.BatchSize };
+            }
+            // The contribution metric the search measured with, or a re-selection will: explicit too, so that after a restart
+            // under a version with another default the run still re-selects as it started.
+            if (strategy.ContributionMetric is null && ftte.Options.Selection == Federation.Selection.SelectionMethod.Search
+                && (_config.Strategy.Trainable is null || ftte.Options.ReselectAfter is > 0))
+                strategy = strategy with { ContributionMetric = Federation.Config.StrategyConfig.DefaultContributionMetric };
+            if (!ReferenceEquals(strategy, _config.Strategy)) resolved = StrictJson.Serialize(_config with { Strategy = strategy, Local = local });
+        }
         _store.SaveStart(_global.Version, resolved, saved is null ? _strategy.SaveState() : null);
         if (saved is not null) _strategy.RestoreState(saved);
         var pending = _store.LoadPending();

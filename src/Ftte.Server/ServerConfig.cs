@@ -72,7 +72,7 @@ public sealed record ServeConfig : IValidatableConfig
     [ConfigDoc("An update whose L2 norm exceeds this is refused (absurd norms).")]
     [ConfigRange(0.000001)]
     public double MaxUpdateNorm { get; init; } = 1000;
-    [ConfigDoc("Refuse an update whose RMS value lies more than this many robust standard deviations (1.4826·MAD) above the median of the last 256 accepted updates (after 20); 0 turns the outlier test off.")]
+    [ConfigDoc("Refuse an update whose RMS value lies more than this many robust standard deviations (1.4826·MAD) above the median of the last 256 accepted updates of its trainable set (until a set has 20, the other sets' history scaled to it); 0 turns the outlier test off.")]
     [ConfigRange(0)]
     public double OutlierZ { get; init; } = 8;
     [ConfigDoc("How long a device token is valid; the device re-enrols with the secret after that.")]

@@ -1,5 +1,6 @@
 using Ftte.Core.Config;
 using Ftte.Federation.Config;
+using Ftte.Federation.Selection;
 using Ftte.Federation.Strategies;
 using Ftte.Protocol;
 using V1 = Ftte.Protocol.V1;
@@ -93,12 +94,12 @@ public sealed class ReselectionTests
         Assert.Equal(2, restarted.Reselected.AfterSteps);
     }
 
-    [Fact]
-    public async Task After_the_switch_the_new_sets_updates_are_not_judged_as_outliers_against_the_old_sets()
+    /// <summary>
+    /// 24 updates of the first set at RMS 0.05 (twelve steps of A and B, enough to fill the outlier test's history of that set);
+    /// returns B and its task of the re-selected set.
+    /// </summary>
+    private static async Task<(Device B, V1.TaskAssignment Task, string First)> SwitchAfter12Steps(TestServer test)
     {
-        // 24 updates of the first set at RMS 0.05 fill the outlier test's history; the re-selected set's updates move ten
-        // times as much per value (as a convolution's can against a wide linear layer's) and must still be taken.
-        await using var test = await TestServer.StartAsync(Config() with { Strategy = Config().Strategy with { ReselectAfter = 12 } });
         var a = await test.EnrolAsync("a");
         var b = await test.EnrolAsync("b");
         await test.EnrolAsync("c");
@@ -111,10 +112,52 @@ public sealed class ReselectionTests
             taskB = await Submit(test, b, taskB);
         }
         Assert.NotEqual(first, taskB.Trainable);
+        return (b, taskB, first);
+    }
+
+    [Fact]
+    public async Task After_the_switch_the_new_sets_updates_are_not_judged_as_outliers_against_the_old_sets()
+    {
+        // The re-selected set's updates move ten times as much per value as the first set's (as a convolution's can against a
+        // wide linear layer's) and must still be taken.
+        await using var test = await TestServer.StartAsync(Config() with { Strategy = Config().Strategy with { ReselectAfter = 12 } });
+        var (b, taskB, _) = await SwitchAfter12Steps(test);
 
         for (int i = 0; i < 3; i++) taskB = await Submit(test, b, taskB, 0.5f);
 
         Assert.False((await test.StatusAsync()).Refusals.ContainsKey("outlier"));
+    }
+
+    [Fact]
+    public async Task Within_the_new_sets_first_20_updates_an_absurd_one_is_refused_as_an_outlier_and_normal_ones_are_taken()
+    {
+        // The first set's updates are the only history when the new set starts; the norm limit is lifted so that only the
+        // outlier test can refuse.
+        var config = Config();
+        await using var test = await TestServer.StartAsync(config with
+        {
+            Strategy = config.Strategy with { ReselectAfter = 12 },
+            Server = config.Server with { MaxUpdateNorm = 1e9 },
+        });
+        var (b, taskB, first) = await SwitchAfter12Steps(test);
+
+        // The new set's first update, 1,000 times the old set's: far beyond any honest difference between sets.
+        await TestServer.Refused(StatusCode.InvalidArgument,
+            () => test.UploadAsync(b, taskB.TaskId, Payloads.For(b).Delta(taskB.Trainable, 50f)), "outlier", "other trainable sets", "0 accepted so far");
+        taskB = await test.TaskAsync(b);
+
+        // Ten times the old set's per value (as a convolution's can be against a wide linear layer's) is taken.
+        for (int i = 0; i < 3; i++) taskB = await Submit(test, b, taskB, 0.5f);
+
+        // With three of its own, the set is judged at its own scale: four times its median is refused (it would pass against
+        // the old set scaled by the bound between sets), its usual size still taken.
+        Assert.NotEqual(first, taskB.Trainable);
+        await TestServer.Refused(StatusCode.InvalidArgument,
+            () => test.UploadAsync(b, taskB.TaskId, Payloads.For(b).Delta(taskB.Trainable, 2f)), "outlier", "3 accepted so far");
+        taskB = await test.TaskAsync(b);
+        await Submit(test, b, taskB, 0.5f);
+
+        Assert.Equal(2, (await test.StatusAsync()).Refusals["outlier"]);
     }
 
     [Fact]
@@ -155,6 +198,45 @@ public sealed class ReselectionTests
         var restarted = Assert.IsType<FtteStrategy>(test.Server.Strategy);
         Assert.Null(restarted.Selection); // the stored first choice, no new search
         Assert.Equal(StrategyConfig.DefaultReselectAfter, restarted.Options.ReselectAfter);
+    }
+
+    [Theory]
+    [InlineData(null)]      // the set searched at start, then re-selected
+    [InlineData("fc3")]     // a fixed first choice, re-selected
+    public async Task The_contribution_metric_left_open_is_stored_and_a_restart_with_the_same_config_re_selects_with_it(string? trainable)
+    {
+        // No contributionMetric: the first start's default is stored with the run, so that a re-selection after a restart
+        // measures as the run started even where a later version's default differs; resuming with the same config is accepted.
+        var config = Config() with { Strategy = Config().Strategy with { Trainable = trainable } };
+        await using var test = await TestServer.StartAsync(config);
+        var a = await test.EnrolAsync("a");
+        var b = await test.EnrolAsync("b");
+        await test.EnrolAsync("c");
+        var taskA = await test.TaskAsync(a);
+        var taskB = await test.TaskAsync(b);
+        Assert.Null(Assert.IsType<FtteStrategy>(test.Server.Strategy).Options.Contribution);
+
+        await test.RestartAsync(config);
+
+        Assert.Equal(StrategyConfig.DefaultContributionMetric, test.Server.Config.Strategy.ContributionMetric);
+        var restarted = Assert.IsType<FtteStrategy>(test.Server.Strategy);
+        Assert.Equal(new ContributionOptions().Metric, restarted.Options.Contribution?.Metric);
+        // The two steps to the re-selection: its analysis uses the stored metric.
+        taskA = await test.TaskAsync(a);
+        taskB = await test.TaskAsync(b);
+        for (int step = 0; step < 2; step++)
+        {
+            taskA = await Submit(test, a, taskA);
+            taskB = await Submit(test, b, taskB);
+        }
+        Assert.NotNull(restarted.Reselected);
+        Assert.Equal(ContributionMetric.GradientSquared, restarted.Contributions!.Metric);
+
+        // Another metric than the stored one is another run.
+        await test.StopAsync();
+        var e = Assert.Throws<ConfigException>(() => FederationServer.Open(test.StatePath,
+            config with { Strategy = config.Strategy with { ContributionMetric = "loss" } }, TestServer.Secret));
+        Assert.Contains("different config", e.Message);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Ftte.Engine.Layers;
 using Ftte.Engine.Planning;
@@ -73,12 +74,14 @@ internal sealed class PlanRunner
     /// <summary>
     /// The frozen prefix (<see cref="MemoryPlan.StreamedPrefix"/>), <see cref="MemoryPlan.StreamChunk"/> samples at a time: each
     /// layer reads and writes its chunk-sized buffer, the first reads its rows of the input batch, the last writes its rows of
-    /// the whole-batch boundary. Nothing when the plan streams no prefix.
+    /// the whole-batch boundary. Nothing when the plan streams no prefix. With <paramref name="ticks"/> (the profiler), each layer's
+    /// calls over all chunks add their <see cref="Stopwatch"/> ticks to its entry.
     /// </summary>
-    public void ForwardStreamedPrefix(int count)
+    public void ForwardStreamedPrefix(int count, Span<long> ticks = default)
     {
         int prefix = Plan.StreamedPrefix, chunk = Plan.StreamChunk;
         var layout = Plan.Layout;
+        long t = ticks.IsEmpty ? 0 : Stopwatch.GetTimestamp();
         for (int start = 0; start < count; start += chunk)
         {
             int k = Math.Min(chunk, count - start);
@@ -101,6 +104,12 @@ internal sealed class PlanRunner
                     Workspace = _arena.Get(layout[i].ForwardWorkspace),
                 };
                 layer.Forward(ctx, Plan.Needs[i]);
+                if (!ticks.IsEmpty)
+                {
+                    long u = Stopwatch.GetTimestamp();
+                    ticks[i] += u - t;
+                    t = u;
+                }
             }
         }
     }
@@ -110,8 +119,8 @@ internal sealed class PlanRunner
         for (int i = _model.Layers.Count - 1; i >= 0; i--) BackwardLayer(i, count);
     }
 
-    /// <summary>Layer i's forward call (one step of <see cref="Forward"/>; the profiler times each). Not for a layer of the streamed
-    /// prefix, which runs as a unit (<see cref="ForwardStreamedPrefix"/>).</summary>
+    /// <summary>Layer i's forward call (one step of <see cref="Forward"/>). Not for a layer of the streamed prefix, which runs
+    /// chunk by chunk (<see cref="ForwardStreamedPrefix"/>).</summary>
     public void ForwardLayer(int i, int count)
     {
         if (i < Plan.StreamedPrefix)

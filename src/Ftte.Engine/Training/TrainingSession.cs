@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ftte.Engine.Planning;
 
 namespace Ftte.Engine.Training;
@@ -81,11 +82,40 @@ public sealed class TrainingSession
     /// order, each ChannelSize values; empty when the parameter is frozen.</summary>
     public ReadOnlySpan<float> Gradient(int parameter) => _selections[parameter] is null ? [] : _runner.ParameterGradient(parameter);
 
-    /// <summary>The runner, for the benchmark's per-layer profile (which replays <see cref="Step(int)"/> a layer at a time).</summary>
-    internal PlanRunner Runner => _runner;
+    /// <summary>
+    /// <see cref="Step(int)"/> with a timestamp after each call, for the benchmark's per-layer profile: adds the
+    /// <see cref="Stopwatch"/> ticks of layer i's forward to <c>ticks[i]</c>, of its backward to
+    /// <c>ticks[L + i]</c>, of the loss to <c>ticks[2L]</c> and of the optimizer to <c>ticks[2L + 1]</c> (L layers). A streamed
+    /// frozen prefix runs chunk by chunk as in a step, each layer's chunks timed into its entry.
+    /// </summary>
+    internal StepResult StepTimed(int count, Span<long> ticks)
+    {
+        if (count <= 0 || count > BatchSize)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"A step takes 1..{BatchSize} samples (the planned batch size).");
+        int layers = _model.Layers.Count;
+        if (ticks.Length != 2 * layers + 2)
+            throw new ArgumentException($"The profile of {layers} layers takes {2 * layers + 2} entries, not {ticks.Length}.", nameof(ticks));
+        _runner.ForwardStreamedPrefix(count, ticks[..Plan.StreamedPrefix]);
+        long t = Stopwatch.GetTimestamp(), u;
+        for (int i = Plan.StreamedPrefix; i < layers; i++)
+        {
+            _runner.ForwardLayer(i, count);
+            u = Stopwatch.GetTimestamp(); ticks[i] += u - t; t = u;
+        }
+        var (loss, correct) = _runner.Loss(count);
+        u = Stopwatch.GetTimestamp(); ticks[2 * layers] += u - t; t = u;
+        for (int i = layers - 1; i >= 0; i--)
+        {
+            _runner.BackwardLayer(i, count);
+            u = Stopwatch.GetTimestamp(); ticks[layers + i] += u - t; t = u;
+        }
+        FinishStep();
+        ticks[2 * layers + 1] += Stopwatch.GetTimestamp() - t;
+        return new StepResult(loss, correct, count);
+    }
 
     /// <summary>The end of a step, after backward: count it and update the trained parameters.</summary>
-    internal void FinishStep()
+    private void FinishStep()
     {
         _step++;
         ApplyOptimizer();

@@ -76,6 +76,9 @@ public sealed record StrategyConfig : IValidatableConfig
                "over the unit), \"loss\" (train it alone on the proxy set, held-out loss reduction) or \"accuracy\" (the same, accuracy gain).")]
     [AllowedValues("loss", "accuracy", "gradient")]
     public string? ContributionMetric { get; init; }
+
+    /// <summary>What an absent <see cref="ContributionMetric"/> means: the first-order measure (ContributionOptions' default).</summary>
+    public const string DefaultContributionMetric = "gradient";
     [ConfigDoc("ftte: give up this share of the best measured contribution for the cheapest set that keeps the rest (0: fill the budget).")]
     [ConfigRange(0, 1)]
     public double? ContributionSlack { get; init; }

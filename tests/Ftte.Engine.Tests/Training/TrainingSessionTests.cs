@@ -122,4 +122,37 @@ public class TrainingSessionTests
 
         Assert.Contains("learning rate", e.Message);
     }
+
+    [Theory]
+    [InlineData("lenet", "fc1=1/4,fc2", 16, 3)]                        // a chunk that does not divide the batch
+    [InlineData("mobilenetv2-tiny", "block5=1/2,classifier", 4, 1)]   // residual blocks in the prefix
+    [InlineData("lenet", "all", 16, 4)]                                // nothing streamed
+    public void StepTimed_EqualsStep_AndTimesEveryLayerOfAStreamedPrefix(string modelName, string trainable, int batch, int chunk)
+    {
+        // The per-layer profile (`bench train --profile --trainable`) steps through a streamed frozen prefix chunk by chunk.
+        var timedModel = BuiltInModels.Create(modelName, seed: 31);
+        var plainModel = timedModel.Clone();
+        var optimizer = new SgdOptions { LearningRate = 0.05f, Momentum = 0.9f };
+        var timed = new TrainingSession(timedModel, TrainableSet.Parse(timedModel, trainable), batch, optimizer, streamChunk: chunk);
+        var plain = new TrainingSession(plainModel, TrainableSet.Parse(plainModel, trainable), batch, optimizer, streamChunk: chunk);
+        var data = TestData.Blobs(timedModel.InputShape, batch, timedModel.ClassCount, seed: 32);
+        int layers = timedModel.Layers.Count;
+        var ticks = new long[2 * layers + 2];
+
+        for (int step = 0; step < 2; step++)
+        {
+            foreach (var s in new[] { timed, plain }) LocalTrainer.Fill(data, Enumerable.Range(0, batch).ToArray(), s.Input, s.Labels);
+            var a = timed.StepTimed(batch, ticks);
+            var b = plain.Step(batch);
+            Assert.Equal(b, a);
+        }
+
+        Assert.Equal(trainable != "all", timed.Plan.StreamedPrefix > 0);
+        Assert.Equal(plainModel.Weights.ToArray(), timedModel.Weights.ToArray());
+        Assert.Equal(2, timed.Steps);
+        // Every layer that computes has its time (an in-place flatten may take less than a clock tick on some platforms).
+        for (int i = 0; i < layers; i++)
+            if (timedModel.Layers[i].ForwardFlops > 0) Assert.True(ticks[i] > 0, $"no forward time for {timedModel.Layers[i].Name}");
+        Assert.True(ticks[2 * layers] > 0 && ticks[2 * layers + 1] > 0);
+    }
 }

@@ -1,4 +1,5 @@
 using Ftte.Engine;
+using Ftte.Engine.Models;
 using Ftte.Engine.Training;
 using Ftte.Federation.Selection;
 
@@ -30,8 +31,8 @@ public class SelectionTests
     [Fact]
     public void GradientContribution_IsTheFirstOrderLossReductionOfEachUnit()
     {
-        // The proxy set fits one pass (240 ≤ 256), so one plain SGD step at learning rate 1 on all of it moves every weight by
-        // exactly −ḡ: the expected gain of a unit is steps·η·Σ (Δw)² over its channels.
+        // The analysis sums ḡ over chunks of its batch (16); one plain SGD step at learning rate 1 on the whole proxy set in
+        // one pass moves every weight by exactly −ḡ: the expected gain of a unit is steps·η·Σ (Δw)² over its channels.
         var model = FtteFixtures.Mlp();
         var before = model.Weights.ToArray();
         var options = new ContributionOptions(Steps: 20, Optimizer: FtteFixtures.Sgd, Metric: ContributionMetric.GradientSquared);
@@ -58,6 +59,38 @@ public class SelectionTests
             for (int i = 1; i < byChannels.Length; i++) Assert.True(byChannels[i] >= byChannels[i - 1], tensor.Key);
             Assert.True(byChannels[^1] > 0, tensor.Key);
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]     // 40 = 5·7 + 5: a short last chunk
+    [InlineData(16)]
+    public void GradientContribution_InChunks_EqualsOneBatchOfTheWholeProxySet(int batch)
+    {
+        // LeNet on 8×8 digits, 40 proxy samples: one batch of all 40 is what the measure computed before it chunked (at 256).
+        var model = BuiltInModels.LeNet(new Shape(1, 8, 8), seed: 11);
+        var proxy = FtteFixtures.Proxy(40);
+        ContributionReport Measure(int b) =>
+            new ContributionAnalysis(proxy, new ContributionOptions(BatchSize: b, Optimizer: FtteFixtures.Sgd, Metric: ContributionMetric.GradientSquared)).Analyze(model);
+        var whole = Measure(proxy.Count);
+
+        var chunked = Measure(batch);
+
+        Assert.Equal(whole.Units, chunked.Units);
+        Assert.All(whole.Gains, g => Assert.True(g > 0));
+        for (int u = 0; u < whole.Units.Count; u++)
+            Assert.True(Math.Abs(chunked.Gains[u] - whole.Gains[u]) <= 1e-5 * whole.Gains[u], $"{whole.Units[u]}: {chunked.Gains[u]} vs {whole.Gains[u]}");
+    }
+
+    [Fact]
+    public void GradientContribution_PlansItsPassAtTheAnalysisBatch_NotTheProxySet()
+    {
+        var model = FtteFixtures.Mlp();
+        var analysis = new ContributionAnalysis(FtteFixtures.Proxy(), new ContributionOptions(BatchSize: 8, Optimizer: FtteFixtures.Sgd));
+
+        analysis.Analyze(model);
+
+        Assert.Equal(FtteFixtures.Peak(model, TrainableSet.All(model), 8), analysis.FirstOrderPeakBytes);
     }
 
     [Fact]
