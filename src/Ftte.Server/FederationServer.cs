@@ -184,7 +184,9 @@ public sealed class FederationServer : IFederationHost, IDisposable
             Strategy = strategy with
             {
                 Trainable = null,
-                ReselectAfter = storedReselect == given.Strategy.EffectiveReselectAfter ? given.Strategy.ReselectAfter : stored.Strategy.ReselectAfter,
+                // Left open, it resumes as stored (a run started when the default was 100 keeps 100); given, it must agree.
+                ReselectAfter = given.Strategy.ReselectAfter is null || storedReselect == given.Strategy.EffectiveReselectAfter
+                    ? given.Strategy.ReselectAfter : stored.Strategy.ReselectAfter,
             },
             Local = stored.Local with { Batch = given.Local.Batch },
         };

@@ -240,6 +240,28 @@ public sealed class ReselectionTests
     }
 
     [Fact]
+    public async Task A_run_stored_with_another_reselectAfter_resumes_with_it_when_the_config_leaves_the_key_open()
+    {
+        // What a run started before the default moved from 100 to 10 has stored: reselectAfter 100, explicitly.
+        var started = Config() with { Strategy = Config().Strategy with { ReselectAfter = 100 } };
+        await using var test = await TestServer.StartAsync(started);
+        await test.EnrolAsync("a");
+        await test.EnrolAsync("b");
+        await test.EnrolAsync("c");
+        Assert.Equal(100, Assert.IsType<FtteStrategy>(test.Server.Strategy).Options.ReselectAfter);
+
+        var open = Config() with { Strategy = Config().Strategy with { ReselectAfter = null } };
+        await test.RestartAsync(open);
+        Assert.Equal(100, Assert.IsType<FtteStrategy>(test.Server.Strategy).Options.ReselectAfter);
+
+        // Naming another value is another run.
+        await test.StopAsync();
+        var e = Assert.Throws<ConfigException>(() => FederationServer.Open(test.StatePath,
+            Config() with { Strategy = Config().Strategy with { ReselectAfter = 50 } }, TestServer.Secret));
+        Assert.Contains("different config", e.Message);
+    }
+
+    [Fact]
     public void ReselectAfter_is_accepted_by_serve_but_not_with_privacy_or_secure_aggregation()
     {
         var config = StrictJson.Parse<ServerConfig>("""{ "strategy": { "kind": "ftte", "reselectAfter": 50 } }""", "serve.json");
