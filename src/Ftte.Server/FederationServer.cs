@@ -177,6 +177,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
         // A metric left open was stored as the default of the first start, whatever the default is now; resuming with it open
         // keeps the stored one (so, too, when the first start named it: the run goes on as it started).
         var strategy = given.Strategy.ContributionMetric is null ? stored.Strategy with { ContributionMetric = null } : stored.Strategy;
+        if (given.Strategy.ReselectMargin is null) strategy = strategy with { ReselectMargin = null };
         if (given.Strategy.Trainable is not null) return stored with { Strategy = strategy };
         int? storedReselect = stored.Strategy.ReselectAfter is 0 ? null : stored.Strategy.ReselectAfter;
         return stored with
@@ -996,7 +997,6 @@ public sealed class FederationServer : IFederationHost, IDisposable
             _log($"Cannot start yet: {e.Message} Waiting for more devices.");
             return;
         }
-        foreach (string note in _strategy.Notes) _log(note);
         // The strategy's own state as of the last stored version (the DP accountant: released steps stay counted; FTTE's
         // step count and re-selection). At the first start, its initial state goes with the resolved config (FTTE's budget
         // and configured batch, which a re-selection after a restart before the first step must search with).
@@ -1021,10 +1021,14 @@ public sealed class FederationServer : IFederationHost, IDisposable
             if (strategy.ContributionMetric is null && ftte.Options.Selection == Federation.Selection.SelectionMethod.Search
                 && (_config.Strategy.Trainable is null || ftte.Options.ReselectAfter is > 0))
                 strategy = strategy with { ContributionMetric = Federation.Config.StrategyConfig.DefaultContributionMetric };
+            // The re-selection margin likewise, where checks run.
+            if (strategy.ReselectMargin is null && ftte.Options.ReselectAfter is > 0)
+                strategy = strategy with { ReselectMargin = ftte.Options.ReselectMargin };
             if (!ReferenceEquals(strategy, _config.Strategy)) resolved = StrictJson.Serialize(_config with { Strategy = strategy, Local = local });
         }
         _store.SaveStart(_global.Version, resolved, saved is null ? _strategy.SaveState() : null);
         if (saved is not null) _strategy.RestoreState(saved);
+        foreach (string note in _strategy.Notes) _log(note);
         var pending = _store.LoadPending();
         if (pending.Count > 0)
         {

@@ -262,6 +262,25 @@ public sealed class ReselectionTests
     }
 
     [Fact]
+    public async Task The_margin_left_open_is_stored_and_a_restart_with_the_same_config_keeps_it()
+    {
+        var open = Config() with { Strategy = Config().Strategy with { ReselectMargin = null } };
+        await using var test = await TestServer.StartAsync(open);
+        await test.EnrolAsync("a");
+        await test.EnrolAsync("b");
+        await test.EnrolAsync("c");
+
+        await test.RestartAsync(open);
+        Assert.Equal(FtteOptions.DefaultReselectMargin, test.Server.Config.Strategy.ReselectMargin);
+        Assert.Equal(FtteOptions.DefaultReselectMargin, Assert.IsType<FtteStrategy>(test.Server.Strategy).Options.ReselectMargin);
+
+        await test.StopAsync();
+        var e = Assert.Throws<ConfigException>(() => FederationServer.Open(test.StatePath,
+            Config() with { Strategy = Config().Strategy with { ReselectMargin = 2 } }, TestServer.Secret));
+        Assert.Contains("different config", e.Message);
+    }
+
+    [Fact]
     public void ReselectAfter_is_accepted_by_serve_but_not_with_privacy_or_secure_aggregation()
     {
         var config = StrictJson.Parse<ServerConfig>("""{ "strategy": { "kind": "ftte", "reselectAfter": 50 } }""", "serve.json");

@@ -196,6 +196,9 @@ public sealed record StrategyConfig : IValidatableConfig
             if (Privacy is not null || SecureAggregation is not null)
                 throw new ConfigException(at, "re-selection cannot be combined with privacy or secureAggregation yet (they fix the trained coordinates at start); remove one of them.");
         }
+        if (ReselectMargin is not null && Kind == StrategyKind.Ftte && EffectiveReselectAfter is null)
+            throw new ConfigException(ConfigPath.Child(path, "reselectMargin"),
+                "this entry makes no re-selection checks (reselectAfter 0, a fixed trainable set without reselectAfter, another selection, privacy or secureAggregation), so the margin would do nothing; remove it.");
         if (Privacy is { Noise: "distributed" } && SecureAggregation is null)
             throw new ConfigException(ConfigPath.Child(ConfigPath.Child(path, "privacy"), "noise"),
                 "distributed noise needs secureAggregation (without it the server sees each device's noised update); add a secureAggregation block or use \"central\".");

@@ -60,7 +60,7 @@ public sealed record FtteOptions(int Concurrency = 20, int BufferSize = 10, doub
     /// <summary>Whether the server step count <paramref name="steps"/> is a re-selection check: N, 2N, 4N, … for N = <see cref="ReselectAfter"/>.</summary>
     public bool IsReselectionCheck(int steps)
     {
-        if (ReselectAfter is not { } n || steps < n || steps % n != 0) return false;
+        if (ReselectAfter is not { } n || n < 1 || steps < n || steps % n != 0) return false;
         int k = steps / n;
         return (k & (k - 1)) == 0;
     }
@@ -168,6 +168,9 @@ public sealed class FtteStrategy : Strategy
     /// <summary>The local training given to the constructor (after a restore, with the configured batch the state carries): every
     /// selection starts from its batch (the chosen one may be halved).</summary>
     private LocalTraining _configuredLocal;
+    /// <summary>The analysis batch is the local one (the config's way): it follows <see cref="_configuredLocal"/>, which a restart
+    /// restores from the state, rather than the batch given to the constructor (a restarted server's is the chosen, maybe halved, one).</summary>
+    private readonly bool _analysisFollowsLocal;
     /// <summary>Kept across selections (its cache is per weights, so a re-selection measures afresh).</summary>
     private ContributionAnalysis? _analysis;
     private int _steps;
@@ -176,6 +179,8 @@ public sealed class FtteStrategy : Strategy
     private WeightRange[]? _trainedNow;
     /// <summary>A re-selection read by <see cref="RestoreState"/>, not yet re-established (<see cref="Resume"/>).</summary>
     private FtteReselectionState? _restoredReselection;
+    /// <summary>Nested levels read by <see cref="RestoreState"/> before any switch (the stored config holds only w*), not yet re-established.</summary>
+    private IReadOnlyList<string>? _restoredLevels;
 
     /// <param name="proxy">The server's small proxy set for contribution analysis; needed only by <see cref="SelectionMethod.Search"/> without a fixed trainable set (or with <see cref="FtteOptions.ReselectAfter"/>).</param>
     /// <param name="noise">DP noise (with <see cref="FtteOptions.Privacy"/>): cryptographic in deployment; null: seeded (simulation).</param>
@@ -187,6 +192,7 @@ public sealed class FtteStrategy : Strategy
         Options = Validate(options);
         Local = local;
         _configuredLocal = local;
+        _analysisFollowsLocal = options.Contribution is null || options.Contribution.BatchSize == local.BatchSize;
         Staleness = options.Staleness ?? StalenessFunction.InverseSqrt;
         if (proxy is null && (options.Trainable is null || options.ReselectAfter is not null) && options.Selection == SelectionMethod.Search)
             throw new ArgumentException("FTTE's search needs a proxy set for contribution analysis (or give a fixed trainable set without reselectAfter, or a baseline selection).", nameof(proxy));
@@ -276,6 +282,17 @@ public sealed class FtteStrategy : Strategy
         FillTo(host);
     }
 
+    /// <summary>How contributions are measured: the given options, at the configured local batch where they follow it.</summary>
+    internal ContributionOptions AnalysisOptions
+    {
+        get
+        {
+            var options = Options.Contribution
+                ?? new ContributionOptions(BatchSize: _configuredLocal.BatchSize, Optimizer: _configuredLocal.Optimizer, Seed: Options.Seed);
+            return _analysisFollowsLocal ? options with { BatchSize = _configuredLocal.BatchSize } : options;
+        }
+    }
+
     /// <summary>What a selection chose: the levels (w* first, planned at <paramref name="Local"/>), w*'s plan, and what the search measured.</summary>
     private sealed record Choice(List<(TaskSpec Spec, long PeakBytes)> Levels, MemoryPlan Plan, LocalTraining Local,
         SelectionResult? Selection, ContributionReport? Contributions);
@@ -308,8 +325,7 @@ public sealed class FtteStrategy : Strategy
         }
         else
         {
-            var contributionOptions = Options.Contribution
-                ?? new ContributionOptions(BatchSize: local.BatchSize, Optimizer: local.Optimizer, Seed: Options.Seed);
+            var contributionOptions = AnalysisOptions;
             if (_proxy is not null) _analysis ??= new ContributionAnalysis(_proxy, contributionOptions);
             contributions = _analysis?.Analyze(model) ?? ContributionReport.Unmeasured(model, contributionOptions.EffectiveRatios);
             var search = new ParameterSearch(model, contributions, BudgetBytes, local.BatchSize, local.Optimizer,
@@ -489,13 +505,14 @@ public sealed class FtteStrategy : Strategy
     /// </summary>
     public override string? SaveState()
     {
-        if (Options.ReselectAfter is null && _private is null) return null;
+        if (Options.ReselectAfter is null && _private is null && _levels.Count < 2) return null;
         using var privacy = _private is null ? null : JsonDocument.Parse(_private.SaveState());
         var reselection = _restoredReselection ?? (Reselected is { } r
             ? new FtteReselectionState(r.AfterSteps, r.At, [.. r.Before.Select(l => l.TrainableKey)], [.. _levels.Select(l => l.Spec.TrainableKey)],
                 Local.BatchSize, r.LateMerged, r.LateDropped)
             : null);
-        return new FtteState(_steps, BudgetBytes, _configuredLocal.BatchSize, reselection, privacy?.RootElement).ToJson();
+        IReadOnlyList<string> levels = _restoredLevels ?? [.. _levels.Select(l => l.Spec.TrainableKey)];
+        return new FtteState(_steps, BudgetBytes, _configuredLocal.BatchSize, reselection, privacy?.RootElement) { Levels = levels }.ToJson();
     }
 
     /// <summary>
@@ -518,31 +535,51 @@ public sealed class FtteStrategy : Strategy
         // apply at the next call that has one, before it merges or dispatches anything (Resume); tasks Start already
         // dispatched with the first set finish as late updates of an old set, exactly as in-flight tasks at a re-selection.
         _restoredReselection = saved.Reselection;
+        // Before a switch the stored config holds w* alone; the nested levels above it come back from the state.
+        _restoredLevels = saved.Reselection is null && saved.Levels is { Count: > 1 } levels ? levels : null;
     }
 
-    /// <summary>Re-establishes a re-selection read by <see cref="RestoreState"/>; called first by every handler that merges or dispatches.</summary>
+    /// <summary>Re-establishes a re-selection, or nested levels, read by <see cref="RestoreState"/>; called first by every handler that merges or dispatches.</summary>
     private void Resume(IFederationHost host)
     {
+        if (_restoredLevels is { } nested)
+        {
+            _restoredLevels = null;
+            // Only if the state's w* is the one the stored config made this process start with (it is, unless the config was edited).
+            if (nested[0] == Spec.TrainableKey)
+            {
+                var levels = Rebuild(host.Global.Model, nested, Local, out var plan);
+                Use(host, levels, plan);
+            }
+        }
         if (_restoredReselection is not { } saved) return;
         _restoredReselection = null;
         var model = host.Global.Model;
         var before = saved.Before.Select(key => new TaskSpec(TrainableSet.Parse(model, key), Local, Broadcast.TrainableOnly)).ToList();
         Local = _configuredLocal with { BatchSize = saved.Batch };
-        var levels = new List<(TaskSpec Spec, long PeakBytes)>();
-        MemoryPlan? plan = null;
-        foreach (string key in saved.Levels)
-        {
-            var set = TrainableSet.Parse(model, key);
-            var levelPlan = MemoryPlanner.PlanTraining(model, set, Local.BatchSize, Local.Optimizer);
-            plan ??= levelPlan;
-            levels.Add((LevelSpec(set, levels.Count, Local), levelPlan.PeakBytes));
-        }
+        var rebuilt = Rebuild(model, saved.Levels, Local, out var firstPlan);
         // What the search measured and chose belongs to other weights: the notes say the sets were restored.
         Selection = null;
         Contributions = null;
-        Use(host, levels, plan!);
+        Use(host, rebuilt, firstPlan);
         _trainedNow = [.. _levels[^1].Spec.Trainable.Ranges(model)];
         Reselected = new Reselection(saved.AfterSteps, saved.At, before) { LateMerged = saved.LateMerged, LateDropped = saved.LateDropped };
+    }
+
+    /// <summary>Levels from their stored keys (w* first), planned at <paramref name="local"/>; <paramref name="plan"/> is w*'s.</summary>
+    private List<(TaskSpec Spec, long PeakBytes)> Rebuild(Model model, IReadOnlyList<string> keys, LocalTraining local, out MemoryPlan plan)
+    {
+        var levels = new List<(TaskSpec Spec, long PeakBytes)>();
+        MemoryPlan? first = null;
+        foreach (string key in keys)
+        {
+            var set = TrainableSet.Parse(model, key);
+            var levelPlan = MemoryPlanner.PlanTraining(model, set, local.BatchSize, local.Optimizer);
+            first ??= levelPlan;
+            levels.Add((LevelSpec(set, levels.Count, local), levelPlan.PeakBytes));
+        }
+        plan = first!;
+        return levels;
     }
 
     public override UpdateVerdict OnUpdate(IFederationHost host, ClientUpdate update)
@@ -725,11 +762,15 @@ public sealed class FtteStrategy : Strategy
             string checks = string.Join("; ", _checks.Select(c =>
                 string.Create(inv, $"{c.AfterSteps}: {c.Current:0.####} vs best {c.Best:0.####}{(c.Switched ? " → switched" : "")}")));
             yield return string.Create(inv,
-                $"Re-selection checks after {after}, {2 * after}, {4 * after} … server steps (switch at ≥ {Options.ReselectMargin:0.##}× the current set's contribution): {checks}.");
+                $"Re-selection checks after {after}, {2L * after}, {4L * after} … server steps (switch at ≥ {Options.ReselectMargin:0.##}× the current set's contribution): {checks}.");
         }
         else if (Reselected is null)
         {
-            yield return $"Re-selection check after {after} server step(s): not reached (the run made {_steps}).";
+            long next = after;
+            while (next <= _steps) next *= 2;
+            yield return _steps < after
+                ? $"Re-selection check after {after} server step(s): not reached (the run made {_steps})."
+                : $"Re-selection: the checks up to step {next / 2} (before a restart) kept the set; the next is after {next} steps (the run made {_steps}).";
             yield break;
         }
         if (Reselected is not { } r) yield break;

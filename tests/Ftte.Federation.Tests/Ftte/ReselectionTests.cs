@@ -103,7 +103,7 @@ public class ReselectionTests
         Assert.Null(ftte.Notes.FirstOrDefault(n => n.Contains("not reached")));
         Assert.Contains(ftte.Notes, n => n.StartsWith("Re-selected after 3 server step(s)"));
 
-        // One switch only: the checks stop (at 6 and 12 the measure would see the set just trained as used up).
+        // One switch only: no checks at 6 and 12 (with checks after a switch, a restarted run would also search again: below).
         Steps(host, ftte, 9, 0.5f);
         var check = Assert.Single(ftte.ReselectionChecks);
         Assert.True(check.Switched);
@@ -120,6 +120,7 @@ public class ReselectionTests
         Assert.All(checks, s => Assert.True(options.IsReselectionCheck(s), $"step {s}"));
         Assert.All(not, s => Assert.False(options.IsReselectionCheck(s), $"step {s}"));
         Assert.False(new FtteOptions().IsReselectionCheck(n));
+        Assert.False(new FtteOptions(ReselectAfter: 0).IsReselectionCheck(5)); // unvalidated options: no check, no division by zero
     }
 
     [Fact]
@@ -187,6 +188,8 @@ public class ReselectionTests
     [InlineData("""{ "kind": "ftte", "reselectAfter": 100, "weighting": "age", "privacy": { "noiseMultiplier": 1 } }""", "reselectAfter: re-selection cannot be combined with privacy")]
     [InlineData("""{ "kind": "ftte", "reselectMargin": 0.5 }""", "reselectMargin")]
     [InlineData("""{ "kind": "fedbuff", "reselectMargin": 2 }""", "'reselectMargin' does not apply to fedbuff")]
+    [InlineData("""{ "kind": "ftte", "reselectAfter": 0, "reselectMargin": 2 }""", "reselectMargin: this entry makes no re-selection checks")]
+    [InlineData("""{ "kind": "ftte", "trainable": "fc3", "reselectMargin": 2 }""", "reselectMargin: this entry makes no re-selection checks")]
     public void ConfigErrors_NameTheKey(string json, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => StrictJson.Parse<StrategyConfig>(json, "test"));
@@ -325,6 +328,66 @@ public class ReselectionTests
         Assert.Equal(first, Assert.Single(after.Reselected.Before).TrainableKey);
         Assert.Equal(uninterrupted.Spec.TrainableKey, after.Spec.TrainableKey);
         Assert.NotEqual(first, after.Spec.TrainableKey);
+    }
+
+    [Fact]
+    public void RestoredBetweenChecks_TheNoteSaysTheEarlierChecksKeptTheSet_AndTheNextCheckComesOnSchedule()
+    {
+        var (host, before) = Started(reselectAfter: 3, margin: 1e5);
+        Steps(host, before, 7, 0.5f);
+        Assert.Equal([3, 6], before.ReselectionChecks.Select(c => c.AfterSteps));
+
+        var (restarted, after, _) = Restarted(host, before, before.SaveState()!);
+        restarted.Deliver(after, restarted.Active.Values.OrderBy(t => t.TaskId).First(), 0.5f);
+        Assert.Contains(after.Notes, n => n.Contains("the checks up to step 6 (before a restart) kept the set; the next is after 12 steps"));
+        Steps(restarted, after, 5, 0.5f);
+        Assert.Equal([12], after.ReselectionChecks.Select(c => c.AfterSteps));
+    }
+
+    [Fact]
+    public void NestedLevels_SurviveARestartBeforeTheSwitch()
+    {
+        var model = FtteFixtures.Mlp();
+        long budget = Budget(model), big = 4 * budget;
+        var nested = new[] { MemoryBudget.Bytes(big) };
+        FtteOptions NestedOptions(string? trainable) => Options(3, trainable, 1e5) with { NestedBudgets = nested };
+        var host = new FakeHost(10, model: model, memoryOf: d => d < 5 ? budget : big);
+        var before = new FtteStrategy(NestedOptions(null), Local, FtteFixtures.Proxy());
+        before.Start(host);
+        Assert.Equal(2, before.Levels.Count);
+        Steps(host, before, 4, 0.5f);
+
+        // The stored config holds w* alone; the upper level comes back from the state.
+        var model2 = host.Global.Model.Clone();
+        var restarted = new FakeHost(10, model: model2, memoryOf: d => d < 5 ? budget : big);
+        restarted.Global.Restore(host.Global.Version, host.Global.Weights);
+        var after = new FtteStrategy(NestedOptions(before.Spec.TrainableKey), before.Local, FtteFixtures.Proxy());
+        after.Start(restarted);
+        Assert.Single(after.Levels);
+        after.RestoreState(before.SaveState()!);
+        Steps(restarted, after, 4, 0.5f);
+
+        Assert.Equal(before.Levels.Select(l => l.TrainableKey), after.Levels.Select(l => l.TrainableKey));
+        Assert.Contains(restarted.Dispatched, t => t.Spec.TrainableKey == before.Levels[1].TrainableKey);
+        Assert.Null(after.Reselected);
+    }
+
+    [Fact]
+    public void AfterARestart_TheAnalysisRunsAtTheConfiguredBatch_NotTheHalvedOneTheStoredConfigHolds()
+    {
+        // What the config builds: analysis options at the local batch. A restarted server's local batch is the chosen one (4 here).
+        var configured = Local with { BatchSize = 8 };
+        var options = Options(3) with { Contribution = Analysis with { BatchSize = 4 } };
+        var restarted = new FtteStrategy(options, configured with { BatchSize = 4 }, FtteFixtures.Proxy());
+        Assert.Equal(4, restarted.AnalysisOptions.BatchSize);
+        var state = new Strategies.Internal.FtteState(2, 1 << 20, ConfiguredBatch: 8, Reselection: null, Privacy: null).ToJson();
+        restarted.RestoreState(state);
+        Assert.Equal(8, restarted.AnalysisOptions.BatchSize);
+
+        // Options that name another analysis batch keep it.
+        var own = new FtteStrategy(Options(3) with { Contribution = Analysis with { BatchSize = 32 } }, configured, FtteFixtures.Proxy());
+        own.RestoreState(state);
+        Assert.Equal(32, own.AnalysisOptions.BatchSize);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Ftte.Federation.Strategies.Internal;
 /// <summary>
 /// What <see cref="FtteStrategy.SaveState"/> writes and a restarted server hands back, as JSON:
 /// <code>
-/// { "steps": 12, "budgetBytes": 786432, "configuredBatch": 16,
+/// { "steps": 12, "budgetBytes": 786432, "configuredBatch": 16, "levels": ["fc1=1/4,fc3", "fc1,fc3"],
 ///   "reselection": { "afterSteps": 10, "at": 61.2, "before": ["fc2,fc3"], "levels": ["fc1=1/4,fc3"], "batch": 16,
 ///                    "lateMerged": 1, "lateDropped": 0 },
 ///   "privacy": { ...the DP state... } }
@@ -20,6 +20,10 @@ namespace Ftte.Federation.Strategies.Internal;
 /// batch, which the search may have halved. Null in the earlier format.</param>
 internal sealed record FtteState(int Steps, long? BudgetBytes, int? ConfiguredBatch, FtteReselectionState? Reselection, JsonElement? Privacy)
 {
+    /// <summary>The levels trained when saved, w* first (null in states written before it was kept): before a switch the only
+    /// record of the nested levels, since the stored config holds w* alone.</summary>
+    public IReadOnlyList<string>? Levels { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
