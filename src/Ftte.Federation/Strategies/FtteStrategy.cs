@@ -386,6 +386,9 @@ public sealed class FtteStrategy : Strategy
         var choice = Select(host, fixedSet: null);
         double current = choice.Contributions?.Of(host.Global.Model, before[0].Trainable) ?? double.NaN;
         double best = choice.Selection?.Contribution ?? double.NaN;
+        // A current set measured at 0 gives the margin nothing to scale: any positive best switches. With the first-order
+        // measure that means a gradient of exactly zero on every trained value; with "loss"/"accuracy" (clamped at 0) it can
+        // be noise — those measures misjudge trained weights anyway (README, "How a unit's contribution is measured").
         bool switched = choice.Levels[0].Spec.TrainableKey != before[0].TrainableKey
             && best > 0 && !(current * Options.ReselectMargin > best);
         _checks.Add(new ReselectionCheck(_steps, host.Now, current, best, switched));
