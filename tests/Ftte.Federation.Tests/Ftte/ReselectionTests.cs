@@ -37,18 +37,19 @@ public class ReselectionTests
 
     /// <summary>
     /// What a restarted server does: a host at the same version and weights (plus <paramref name="weakerDevices"/> enrolled since,
-    /// each with <paramref name="weakerMemory"/>), a strategy whose first set is fixed by the stored config, then the saved state.
+    /// each with <paramref name="weakerMemory"/>; or devices with <paramref name="memoryOf"/>), a strategy with the same options
+    /// whose first set is fixed by the stored config, then the saved state.
     /// </summary>
     private static (FakeHost Host, FtteStrategy Ftte, CountingSource Proxy) Restarted(FakeHost host, FtteStrategy before, string state,
-        int weakerDevices = 0, long weakerMemory = 0)
+        int weakerDevices = 0, long weakerMemory = 0, Func<int, long>? memoryOf = null)
     {
         var model = host.Global.Model.Clone();
         long budget = Budget(model);
-        var restarted = new FakeHost(10 + weakerDevices, model: model, memoryOf: d => d < 10 ? budget : weakerMemory);
+        var restarted = new FakeHost(10 + weakerDevices, model: model, memoryOf: memoryOf ?? (d => d < 10 ? budget : weakerMemory));
         restarted.Global.Restore(host.Global.Version, host.Global.Weights);
         var first = before.Reselected?.Before[0] ?? before.Spec;
         var proxy = new CountingSource(FtteFixtures.Proxy());
-        var ftte = new FtteStrategy(Options(before.Options.ReselectAfter, first.TrainableKey, before.Options.ReselectMargin), first.Local, proxy);
+        var ftte = new FtteStrategy(before.Options with { Trainable = first.TrainableKey }, first.Local, proxy);
         ftte.Start(restarted);
         ftte.RestoreState(state);
         return (restarted, ftte, proxy);
@@ -349,22 +350,16 @@ public class ReselectionTests
     {
         var model = FtteFixtures.Mlp();
         long budget = Budget(model), big = 4 * budget;
-        var nested = new[] { MemoryBudget.Bytes(big) };
-        FtteOptions NestedOptions(string? trainable) => Options(3, trainable, 1e5) with { NestedBudgets = nested };
-        var host = new FakeHost(10, model: model, memoryOf: d => d < 5 ? budget : big);
-        var before = new FtteStrategy(NestedOptions(null), Local, FtteFixtures.Proxy());
+        long Memory(int d) => d < 5 ? budget : big;
+        var host = new FakeHost(10, model: model, memoryOf: Memory);
+        var before = new FtteStrategy(Options(3, margin: 1e5) with { NestedBudgets = [MemoryBudget.Bytes(big)] }, Local, FtteFixtures.Proxy());
         before.Start(host);
         Assert.Equal(2, before.Levels.Count);
         Steps(host, before, 4, 0.5f);
 
-        // The stored config holds w* alone; the upper level comes back from the state.
-        var model2 = host.Global.Model.Clone();
-        var restarted = new FakeHost(10, model: model2, memoryOf: d => d < 5 ? budget : big);
-        restarted.Global.Restore(host.Global.Version, host.Global.Weights);
-        var after = new FtteStrategy(NestedOptions(before.Spec.TrainableKey), before.Local, FtteFixtures.Proxy());
-        after.Start(restarted);
+        // The stored config holds w* alone, so the restarted strategy starts with one level; the upper one comes back from the state.
+        var (restarted, after, _) = Restarted(host, before, before.SaveState()!, memoryOf: Memory);
         Assert.Single(after.Levels);
-        after.RestoreState(before.SaveState()!);
         Steps(restarted, after, 4, 0.5f);
 
         Assert.Equal(before.Levels.Select(l => l.TrainableKey), after.Levels.Select(l => l.TrainableKey));
