@@ -8,6 +8,7 @@ using Ftte.Engine.Models;
 using Ftte.Engine.Planning;
 using Ftte.Engine.Training;
 using Ftte.Federation;
+using Ftte.Federation.Config;
 using Ftte.Federation.Compression;
 using Ftte.Federation.Privacy.SecAgg;
 using Ftte.Protocol;
@@ -142,8 +143,6 @@ public sealed class FederationServer : IFederationHost, IDisposable
             {
                 if (secretHash is null) throw new ArgumentException($"A new run needs an enrolment secret ('{statePath}' holds no run yet).");
                 config ??= new ServerConfig();
-                run = new StoredRun(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), StrictJson.Serialize(config), secretHash, DateTimeOffset.UtcNow);
-                store.CreateRun(run.RunId, run.ConfigJson, run.SecretHash, run.CreatedAt);
             }
             else
             {
@@ -156,6 +155,14 @@ public sealed class FederationServer : IFederationHost, IDisposable
             }
             var data = DatasetCatalog.Load(config.Dataset, dataOptions);
             var model = ModelSource.Load(config.Model, config.Seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
+            if (run is null)
+            {
+                // Version 0 comes from the file; a resumed run's weights come from its stored versions instead.
+                if (config.InitialWeights is { } weights) InitialWeightsFile.Load(model, weights, "initialWeights");
+                // Created only once data, model and weights are known to load, so a bad file leaves no half-made run.
+                run = new StoredRun(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), StrictJson.Serialize(config), secretHash!, DateTimeOffset.UtcNow);
+                store.CreateRun(run.RunId, run.ConfigJson, run.SecretHash, run.CreatedAt);
+            }
             var server = new FederationServer(store, config, run, model, data, log);
             server.Restore(resuming);
             return server;

@@ -18,6 +18,8 @@ public sealed record ServerConfig : IValidatableConfig
     public ulong Seed { get; init; } = 1;
     [ConfigDoc("Built-in model (mlp, lenet, mobilenetv2-tiny) or a model description .json file.")]
     public string Model { get; init; } = "lenet";
+    [ConfigDoc(InitialWeightsFile.Doc)]
+    public string? InitialWeights { get; init; }
     [ConfigDoc("Dataset whose test split the server evaluates on (and whose train split gives FTTE's proxy set): mnist, fashion-mnist, ...")]
     public string Dataset { get; init; } = "mnist";
     public StrategyConfig Strategy { get; init; } = new() { Kind = StrategyKind.Ftte, Concurrency = 8, BufferSize = 4 };

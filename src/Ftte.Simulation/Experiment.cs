@@ -53,6 +53,7 @@ public sealed class Experiment
             Seed = config.Seed,
         });
         var model = ModelSource.Load(config.Model, config.Seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
+        if (config.InitialWeights is { } weights) InitialWeightsFile.Load(model, weights, "initialWeights");
         var options = new SimulationOptions
         {
             MaxSeconds = config.Run.MaxTime,
@@ -160,7 +161,9 @@ public sealed class Experiment
 
     private List<KeyValuePair<string, string>> SetupLines() =>
     [
-        new("model", $"{Model.Name}, {Model.ParameterCount:N0} parameters"),
+        new("model", $"{Model.Name}, {Model.ParameterCount:N0} parameters, " + (Config.InitialWeights is { } weights
+            ? $"starting from {weights} (SHA-256 {InitialWeightsFile.Fingerprint(weights)}…)"
+            : $"random initialisation (seed {Config.Seed})")),
         new("dataset", $"{Config.Data.Dataset}: {Data.Train.Count:N0} train / {Simulator.EvaluationSamples:N0} test samples evaluated"),
         new("partition", Config.Data.Partition switch
         {

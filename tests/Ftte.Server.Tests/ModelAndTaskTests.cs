@@ -34,6 +34,36 @@ public sealed class ModelAndTaskTests
             Assert.True(expected.Weights.Slice(range.Offset, range.Length).SequenceEqual(fc3.Weights.Slice(range.Offset, range.Length)));
     }
 
+    [Fact]
+    public async Task A_new_run_starts_from_initialWeights_and_a_wrong_file_leaves_no_run_behind()
+    {
+        string dir = Directory.CreateTempSubdirectory("ftte-server-initial-").FullName;
+        try
+        {
+            string wrong = Path.Combine(dir, "lenet.fttp");
+            File.WriteAllBytes(wrong, ParameterSerializer.Serialize(Ftte.Engine.Models.BuiltInModels.LeNet(seed: 1)));
+            var e = Assert.Throws<Ftte.Core.Config.ConfigException>(() => FederationServer.Open(Path.Combine(dir, "state.db"),
+                TestServer.Config(chunkBytes: 1024) with { InitialWeights = wrong }, TestServer.Secret));
+            Assert.Contains("initialWeights", e.Message, StringComparison.Ordinal);
+
+            // The run's mlp on digits (64 inputs, 10 classes) from another seed: version 0 must be these weights.
+            var pretrained = Ftte.Engine.Models.ModelSource.Load("mlp", 99, new Shape([64]), 10);
+            string path = Path.Combine(dir, "mlp.fttp");
+            File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+            await using var test = await TestServer.StartAsync(TestServer.Config(chunkBytes: 1024) with { InitialWeights = path }, dir);
+            var a = await test.EnrolAsync("a");
+            var (payload, _) = await Download(test, a, new V1.GetModelRequest { Version = -1, Part = V1.ModelPart.Full });
+            var received = pretrained.Clone();
+            received.Weights.Clear();
+            ParameterSerializer.DeserializeExact(received, null, payload);
+            Assert.True(pretrained.Weights.SequenceEqual(received.Weights), "version 0 is not the initial weights file");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static async Task<(byte[] Payload, int Chunks)> Download(TestServer test, Device device, V1.GetModelRequest request)
     {
         using var assembled = new MemoryStream();

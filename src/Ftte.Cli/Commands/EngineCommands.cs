@@ -83,16 +83,18 @@ internal static class EngineCommands
         var dataset = new Option<string>("--dataset") { Description = "Dataset: mnist, fashion-mnist, digits, iris, wine, breast-cancer.", DefaultValueFactory = _ => "mnist" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set.", DefaultValueFactory = _ => 1 };
         var save = new Option<string?>("--save") { Description = "Write the trained parameters to this file." };
+        var init = new Option<string?>("--init") { Description = "Start from the parameters in this file (written by --save) instead of a random initialisation." };
         var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule over the run: constant, cosine or linear.", DefaultValueFactory = _ => "cosine" };
         var command = new Command("train", "Train a model centrally on a real dataset with the Tiny Training Engine and report test accuracy.")
         {
-            ModelOption, dataset, epochs, BatchOption, TrainableOption, OptimizerOption, MomentumOption, LearningRateOption, schedule, BudgetOption, SeedOption, save,
+            ModelOption, dataset, epochs, BatchOption, TrainableOption, OptimizerOption, MomentumOption, LearningRateOption, schedule, BudgetOption, SeedOption, save, init,
         };
         command.SetAction(r => Cli.Run(() =>
         {
             ulong seed = r.GetValue(SeedOption);
             var data = DatasetCatalog.Load(r.GetValue(dataset)!, new DataOptions { Progress = new Progress<string>(Console.Error.WriteLine) });
             var model = ModelSource.Load(r.GetValue(ModelOption)!, seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
+            if (r.GetValue(init) is { } initPath) ModelSource.LoadParameters(model, initPath);
             var trainable = TrainableSet.Parse(model, r.GetValue(TrainableOption)!);
             long? budget = r.GetValue(BudgetOption) is { } b ? ByteSize.Parse(b) : null;
             var session = new TrainingSession(model, trainable, r.GetValue(BatchOption), Optimizer(r), budget);

@@ -12,4 +12,24 @@ public static class ModelSource
         }
         return BuiltInModels.Create(spec, seed, input, classes);
     }
+
+    /// <summary>
+    /// Replaces every weight of <paramref name="model"/> with those saved in <paramref name="path"/> (the format of
+    /// <see cref="ParameterSerializer"/>, as `ftte train --save` writes it) — a start from pretrained weights, as
+    /// Flower's initial_parameters or PyTorch's load_state_dict. The file must hold every tensor of this model, in
+    /// order, with the same shapes; on any mismatch the model is left untouched.
+    /// </summary>
+    public static void LoadParameters(Model model, string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Initial weights file '{path}' does not exist; write one with `ftte train --model {model.Name} --save {path}`.", path);
+        try
+        {
+            ParameterSerializer.DeserializeExact(model, null, File.ReadAllBytes(path));
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"'{path}' does not hold the parameters of model '{model.Name}' ({model.ParameterCount:N0} parameters): {e.Message}", e);
+        }
+    }
 }

@@ -20,6 +20,8 @@ public sealed record SimulationConfig : IValidatableConfig
     public ulong Seed { get; init; } = 1;
     [ConfigDoc("Built-in model (mlp, lenet, mobilenetv2-tiny) or a model description .json file.")]
     public string Model { get; init; } = "lenet";
+    [ConfigDoc(InitialWeightsFile.Doc)]
+    public string? InitialWeights { get; init; }
     public DataConfig Data { get; init; } = new();
     public FleetConfig Fleet { get; init; } = new();
     public LocalConfig Local { get; init; } = new();
