@@ -17,8 +17,9 @@ namespace Ftte.Simulation;
 /// </summary>
 public sealed class Experiment
 {
-    private Experiment(SimulationConfig config, DeviceFleet fleet, DatasetSplits data, Partition partition, Model model, Simulator simulator)
+    private Experiment(SimulationConfig config, DeviceFleet fleet, DatasetSplits data, Partition partition, Model model, Simulator simulator, string? weightsFingerprint)
     {
+        _weightsFingerprint = weightsFingerprint;
         Config = config;
         Fleet = fleet;
         Data = data;
@@ -26,6 +27,9 @@ public sealed class Experiment
         Model = model;
         Simulator = simulator;
     }
+
+    /// <summary>SHA-256 prefix of the initialWeights file as it was read (null: random initialisation).</summary>
+    private readonly string? _weightsFingerprint;
 
     public SimulationConfig Config { get; }
     public DeviceFleet Fleet { get; }
@@ -53,7 +57,12 @@ public sealed class Experiment
             Seed = config.Seed,
         });
         var model = ModelSource.Load(config.Model, config.Seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
-        if (config.InitialWeights is { } weights) InitialWeightsFile.Load(model, weights, "initialWeights");
+        string? fingerprint = null;
+        if (config.InitialWeights is { } weights)
+        {
+            InitialWeightsFile.Load(model, weights, "initialWeights");
+            fingerprint = InitialWeightsFile.Fingerprint(weights);
+        }
         var options = new SimulationOptions
         {
             MaxSeconds = config.Run.MaxTime,
@@ -66,7 +75,7 @@ public sealed class Experiment
             Seed = config.Seed,
             IgnoreMemory = config.Run.IgnoreMemory,
         };
-        return new Experiment(config, fleet, data, partition, model, new Simulator(fleet.Devices, partition, data.Test, model, options));
+        return new Experiment(config, fleet, data, partition, model, new Simulator(fleet.Devices, partition, data.Test, model, options), fingerprint);
     }
 
     /// <summary>A fresh strategy object for one of the configured strategies.</summary>
@@ -162,7 +171,7 @@ public sealed class Experiment
     private List<KeyValuePair<string, string>> SetupLines() =>
     [
         new("model", $"{Model.Name}, {Model.ParameterCount:N0} parameters, " + (Config.InitialWeights is { } weights
-            ? $"starting from {weights} (SHA-256 {InitialWeightsFile.Fingerprint(weights)}…)"
+            ? $"starting from {weights} (SHA-256 {_weightsFingerprint}…)"
             : $"random initialisation (seed {Config.Seed})")),
         new("dataset", $"{Config.Data.Dataset}: {Data.Train.Count:N0} train / {Simulator.EvaluationSamples:N0} test samples evaluated"),
         new("partition", Config.Data.Partition switch
