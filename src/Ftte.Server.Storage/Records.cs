@@ -15,6 +15,9 @@ public sealed record StoredDevice(int Id, string Name, string Tier, long MemoryB
 public sealed record PendingUpdate(long TaskId, int DeviceId, int BaseVersion, int Staleness, int Samples,
     double TrainLoss, double TrainAccuracy, double ReceivedAt, string Trainable, float[] Delta);
 
+/// <summary>The RMS value per trained coordinate of an accepted update, with its trainable set (the outlier test's history).</summary>
+public sealed record UpdateRms(string Trainable, double Value);
+
 public enum TaskState { Dispatched, Delivered, Accepted, DroppedStale, DroppedLate, Rejected, Failed, Cancelled, Expired }
 
 public sealed record StoredTask(long TaskId, int DeviceId, int BaseVersion, string Trainable, string SpecJson,

@@ -4,7 +4,7 @@ namespace Ftte.Server.Storage;
 internal static class Schema
 {
     /// <summary>PRAGMA user_version of stores this build writes and reads.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>PRAGMA application_id: "FTTE" in ASCII, so another program's SQLite file is recognised as foreign.</summary>
     public const int ApplicationId = 0x46545445;
@@ -97,6 +97,17 @@ internal static class Schema
             reason        TEXT    PRIMARY KEY,
             count         INTEGER NOT NULL
         ) WITHOUT ROWID;
+        """ + UpdateRms;
+
+    /// <summary>The RMS value of each accepted update per trainable set (the outlier test's history), the newest kept.</summary>
+    private const string UpdateRms = """
+
+        CREATE TABLE update_rms (
+            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+            trainable     TEXT    NOT NULL,
+            rms           REAL    NOT NULL
+        );
+        CREATE INDEX update_rms_by_set ON update_rms (trainable, seq);
         """;
 
     /// <summary>Migrations: the statements that take a store from version v to v + 1 (index v − 1).</summary>
@@ -107,5 +118,7 @@ internal static class Schema
         ALTER TABLE versions ADD COLUMN strategy_state TEXT;
         ALTER TABLE metrics ADD COLUMN epsilon REAL;
         """,
+        // 2 → 3: the outlier test's history, so a restarted server judges updates from the first one.
+        UpdateRms,
     ];
 }

@@ -327,19 +327,51 @@ public sealed class ServerStore : IDisposable
     /// sets the task's state and deletes its upload — so a crash cannot leave a buffered update on a task
     /// that still looks open, or a verdict whose update is gone.
     /// </summary>
-    public void CompleteTask(long taskId, TaskState state, string? detail, DateTimeOffset at, PendingUpdate? accepted)
+    public void CompleteTask(long taskId, TaskState state, string? detail, DateTimeOffset at, PendingUpdate? accepted,
+        UpdateRms? rms = null)
     {
         if (!Enum.IsDefined(state)) throw new ArgumentOutOfRangeException(nameof(state));
+        if (rms is not null && (!double.IsFinite(rms.Value) || rms.Value < 0))
+            throw new ArgumentOutOfRangeException(nameof(rms), $"An update's RMS value must be finite and ≥ 0, got {rms.Value}.");
         if (accepted is not null && accepted.TaskId != taskId)
             throw new ArgumentException($"The accepted update belongs to task {accepted.TaskId}, not {taskId}.", nameof(accepted));
         byte[]? delta = accepted is null ? null : Blobs.EncodeDelta(accepted.Delta);
         Write(tx =>
         {
             if (accepted is not null) InsertPending(tx, accepted, delta!);
+            if (rms is not null) InsertRms(tx, rms);
             UpdateTaskState(tx, taskId, state, detail, at);
             Execute("DELETE FROM upload_chunks WHERE task_id = $t", tx, ("$t", taskId));
         });
     }
+
+    /// <summary>How many RMS values per trainable set the store keeps (the outlier test reads this many).</summary>
+    public const int RmsHistory = 256;
+
+    private void InsertRms(SqliteTransaction tx, UpdateRms rms)
+    {
+        Execute("INSERT INTO update_rms (trainable, rms) VALUES ($t, $v)", tx, ("$t", rms.Trainable), ("$v", rms.Value));
+        // Keep the newest RmsHistory of the set; the index makes this a short range delete.
+        Execute($"""
+            DELETE FROM update_rms WHERE trainable = $t AND seq <= (
+                SELECT seq FROM update_rms WHERE trainable = $t ORDER BY seq DESC LIMIT 1 OFFSET {RmsHistory})
+            """, tx, ("$t", rms.Trainable));
+    }
+
+    /// <summary>The kept RMS values of accepted updates per trainable set, oldest first.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double>> LoadRmsHistory() => Read(() =>
+    {
+        var history = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        using var cmd = Command("SELECT trainable, rms FROM update_rms ORDER BY seq");
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            string set = reader.GetString(0);
+            if (!history.TryGetValue(set, out var values)) history[set] = values = [];
+            values.Add(reader.GetDouble(1));
+        }
+        return (IReadOnlyDictionary<string, IReadOnlyList<double>>)history.ToDictionary(e => e.Key, e => (IReadOnlyList<double>)e.Value, StringComparer.Ordinal);
+    });
 
     private void InsertPending(SqliteTransaction tx, PendingUpdate update, byte[] delta)
     {

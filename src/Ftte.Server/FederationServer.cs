@@ -221,6 +221,8 @@ public sealed class FederationServer : IFederationHost, IDisposable
             // An expired task takes no more chunks, so its partial upload would only take up space.
             foreach (var task in expired) _store.DeleteUpload(task.TaskId);
             _accepted = _store.AppliedUpdateCount() + _store.LoadPending().Count;
+            foreach (var (set, values) in _store.LoadRmsHistory())
+                foreach (double value in values) Remember(new UpdateRms(set, value));
             _refused = _store.Refusals().Values.Sum();
             var metrics = _store.LoadMetrics();
             if (metrics.Count > 0)
@@ -635,6 +637,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
         MaskedInput? maskedInput = null;
         // Decoded into a model-length Δ first; every check below runs on what the strategy would see. A masked input
         // shows nothing but its shape (the group's session checks its round and member) and the declared metadata.
+        double? updateRms = null;  // per trained value; the outlier test's history once the update is accepted
         try
         {
             if (masked) maskedInput = SecureWire.DecodeMasked(payload, task.Coordinates, task.Ticket.Spec.Masked!.WordBytes * 8);
@@ -668,6 +671,7 @@ public sealed class FederationServer : IFederationHost, IDisposable
             long count = 0;
             foreach (var r in task.Ranges) count += r.Length;
             double rms = count == 0 ? 0 : Math.Sqrt(norm2 / count);
+            if (count > 0) updateRms = rms;
             if (Math.Sqrt(norm2) > _serve.MaxUpdateNorm) problem = $"update norm {Math.Sqrt(norm2):G4} exceeds the limit {_serve.MaxUpdateNorm:G4}";
             else if (OutlierScore(rms, task.Ticket.Spec.TrainableKey) is { } outlier)
                 problem = outlier.Own >= OutlierHistory
@@ -727,10 +731,12 @@ public sealed class FederationServer : IFederationHost, IDisposable
         // transaction that closes its task and drops its upload chunks.
         bool stepped = _commitDue;
         if (stepped) AfterStrategy(accepted);
-        _store.CompleteTask(taskId, state, null, DateTimeOffset.UtcNow, stepped ? null : accepted);
+        // The outlier test's history is stored with the verdict, so a restarted server judges the next update against it.
+        var history = verdict == UpdateVerdict.Accepted && updateRms is { } value ? new UpdateRms(task.Ticket.Spec.TrainableKey, value) : null;
+        _store.CompleteTask(taskId, state, null, DateTimeOffset.UtcNow, stepped ? null : accepted, history);
         if (verdict == UpdateVerdict.Accepted)
         {
-            if (!masked) RememberNorm(update);
+            if (history is not null) Remember(history);
             _accepted++;
             _acceptTimes.Enqueue(now);
         }
@@ -814,20 +820,12 @@ public sealed class FederationServer : IFederationHost, IDisposable
         return values[values.Length / 2];
     }
 
-    private void RememberNorm(ClientUpdate update)
+    private void Remember(UpdateRms rms)
     {
-        double sum = 0;
-        long count = 0;
-        foreach (var r in update.Ranges)
-        {
-            count += r.Length;
-            for (int j = r.Offset; j < r.End; j++) sum += (double)update.Delta[j] * update.Delta[j];
-        }
-        if (count == 0) return;
-        if (!_recentRms.TryGetValue(update.Task.Spec.TrainableKey, out var recent))
-            _recentRms[update.Task.Spec.TrainableKey] = recent = new Queue<double>();
-        recent.Enqueue(Math.Sqrt(sum / count));
-        while (recent.Count > 256) recent.Dequeue();
+        if (!_recentRms.TryGetValue(rms.Trainable, out var recent))
+            _recentRms[rms.Trainable] = recent = new Queue<double>();
+        recent.Enqueue(rms.Value);
+        while (recent.Count > ServerStore.RmsHistory) recent.Dequeue();
     }
 
     /// <summary>Liveness, and task progress or abandonment.</summary>

@@ -246,4 +246,24 @@ public class RoundTripTests
         Assert.Equal(metrics, reopened.LoadMetrics());
         Assert.Equal(new Dictionary<string, long> { ["nan"] = 3, ["replay"] = 1, ["wrong-shape"] = 1 }, reopened.Refusals());
     }
+
+    [Fact]
+    public void The_outlier_history_keeps_the_newest_values_of_each_set_across_a_reopen()
+    {
+        using var temp = new TempStore();
+        int n = ServerStore.RmsHistory + 44;
+        using (var store = Sample.Seed(temp.Open(), tasks: n + 3))
+        {
+            for (int t = 0; t < n; t++) store.CompleteTask(t, TaskState.Accepted, null, Sample.T0, null, new UpdateRms("a", t));
+            for (int t = n; t < n + 3; t++) store.CompleteTask(t, TaskState.Accepted, null, Sample.T0, null, new UpdateRms("b", 0.5 * t));
+            // Not a number is refused before anything is written: the verdict and the history stay together.
+            Assert.Throws<ArgumentOutOfRangeException>(() => store.CompleteTask(0, TaskState.Accepted, null, Sample.T0, null, new UpdateRms("a", double.NaN)));
+        }
+        using (var store = temp.Open())
+        {
+            var history = store.LoadRmsHistory();
+            Assert.Equal(Enumerable.Range(44, ServerStore.RmsHistory).Select(t => (double)t), history["a"]);
+            Assert.Equal([0.5 * n, 0.5 * (n + 1), 0.5 * (n + 2)], history["b"]);
+        }
+    }
 }

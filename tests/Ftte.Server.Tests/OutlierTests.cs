@@ -25,6 +25,22 @@ public sealed class OutlierTests
     }
 
     [Fact]
+    public async Task A_restarted_server_judges_the_first_update_against_the_history_before_the_restart()
+    {
+        await using var test = await TestServer.StartAsync(TestServer.Config(minDevices: 1, concurrency: 1));
+        var a = await test.EnrolAsync("a");
+        for (int i = 0; i < 20; i++) await test.SubmitValidAsync(a);
+
+        await test.RestartAsync(config: null);
+
+        var task = await test.TaskAsync(a);
+        await TestServer.Refused(StatusCode.InvalidArgument,
+            () => test.UploadAsync(a, task.TaskId, Payloads.For(a).Delta(task.Trainable, 1e-2f)),
+            "outlier", "median of recent accepted updates of its trainable set");
+        await test.SubmitValidAsync(a);
+    }
+
+    [Fact]
     public async Task With_outlierZ_0_the_test_is_off()
     {
         var config = TestServer.Config(minDevices: 1, concurrency: 1);
