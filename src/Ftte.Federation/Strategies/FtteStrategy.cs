@@ -745,7 +745,8 @@ public sealed class FtteStrategy : Strategy
             $"Budget {Budget} = {ByteSize.Format(BudgetBytes)}; trainable set '{Spec.TrainableKey}' at batch {Local.BatchSize}" +
             (Selection is { } sel ? $" ({sel.Method}, contribution {sel.Contribution.ToString("G4", CultureInfo.InvariantCulture)})"
                 : Reselected is not null ? " (re-selected before a restart)" : " (fixed)") +
-            $", planned peak {ByteSize.Format(Plan.PeakBytes)}; {_taskBytes:N0} bytes per task each way.",
+            $", planned peak {ByteSize.Format(Plan.PeakBytes)} ({string.Join(", ", Plan.Categories.Where(c => c.Bytes > 0).Select(c => $"{c.Category} {ByteSize.Format(c.Bytes)}"))}); " +
+            $"{_taskBytes:N0} bytes per task each way.",
             .. _levels.Skip(1).Select((l, i) => $"Nested level {i + 1}: '{l.Spec.TrainableKey}' (contains the level below), planned peak {ByteSize.Format(l.PeakBytes)}, " +
                 $"{_specOf.Count(x => x == l.Spec)} device(s)."),
             .. ReselectionNote(),
