@@ -155,10 +155,12 @@ public sealed class FederationServer : IFederationHost, IDisposable
             }
             var data = DatasetCatalog.Load(config.Dataset, dataOptions);
             var model = ModelSource.Load(config.Model, config.Seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
+            // Version 0 comes from the file: for a new run, and for one whose process ended between creating the run and
+            // saving version 0 (Restore saves it). A resumed run's weights otherwise come from its stored versions.
+            if (config.InitialWeights is { } weights && (run is null || store.StoredVersions().Count == 0))
+                InitialWeightsFile.Load(model, weights, "initialWeights", config.Model, config.Dataset);
             if (run is null)
             {
-                // Version 0 comes from the file; a resumed run's weights come from its stored versions instead.
-                if (config.InitialWeights is { } weights) InitialWeightsFile.Load(model, weights, "initialWeights");
                 // Created only once data, model and weights are known to load, so a bad file leaves no half-made run.
                 run = new StoredRun(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), StrictJson.Serialize(config), secretHash!, DateTimeOffset.UtcNow);
                 store.CreateRun(run.RunId, run.ConfigJson, run.SecretHash, run.CreatedAt);

@@ -38,7 +38,11 @@ public sealed class Experiment
     public Model Model { get; }
     public Simulator Simulator { get; }
 
-    public static Experiment Build(SimulationConfig config, DataOptions? dataOptions = null)
+    public static Experiment Build(SimulationConfig config, DataOptions? dataOptions = null) => Build(config, dataOptions, null);
+
+    /// <param name="initial">The weights (and their file's fingerprint) another build of the same config already loaded:
+    /// a scaling run's fleets start from exactly those, whatever has become of the file since.</param>
+    private static Experiment Build(SimulationConfig config, DataOptions? dataOptions, (float[] Weights, string Fingerprint)? initial)
     {
         var fleet = config.Fleet.File is { } file ? FleetFile.Load(file) : FleetPresets.Create(config.Fleet.Preset, config.Fleet.Devices, config.Seed);
         foreach (string tier in config.Compression?.Tiers.Keys ?? Enumerable.Empty<string>())
@@ -58,11 +62,13 @@ public sealed class Experiment
         });
         var model = ModelSource.Load(config.Model, config.Seed, new Shape([.. data.Train.SampleShape]), data.Train.ClassCount);
         string? fingerprint = null;
-        if (config.InitialWeights is { } weights)
+        if (initial is { } given)
         {
-            InitialWeightsFile.Load(model, weights, "initialWeights");
-            fingerprint = InitialWeightsFile.Fingerprint(weights);
+            given.Weights.CopyTo(model.Weights);
+            fingerprint = given.Fingerprint;
         }
+        else if (config.InitialWeights is { } weights)
+            fingerprint = InitialWeightsFile.Load(model, weights, "initialWeights", config.Model, config.Data.Dataset);
         var options = new SimulationOptions
         {
             MaxSeconds = config.Run.MaxTime,
@@ -118,7 +124,8 @@ public sealed class Experiment
         {
             Experiment sized = devices == Fleet.Count && Config.Fleet.File is null
                 ? this
-                : Build(Config with { Fleet = Config.Fleet with { Devices = devices }, Scaling = null });
+                : Build(Config with { Fleet = Config.Fleet with { Devices = devices }, Scaling = null }, null,
+                    _weightsFingerprint is { } f ? (Model.Weights.ToArray(), f) : null);
             foreach (var s in chosen)
             {
                 string name = sized.ReportName(s.Label);

@@ -64,6 +64,40 @@ public sealed class ModelAndTaskTests
         }
     }
 
+    [Fact]
+    public async Task A_run_that_ended_before_saving_version_0_takes_it_from_initialWeights_on_the_next_start()
+    {
+        string dir = Directory.CreateTempSubdirectory("ftte-server-initial-").FullName;
+        try
+        {
+            var pretrained = Ftte.Engine.Models.ModelSource.Load("mlp", 99, new Shape([64]), 10);
+            string path = Path.Combine(dir, "mlp.fttp");
+            File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+            var config = TestServer.Config(chunkBytes: 1024) with { InitialWeights = path };
+            await using (await TestServer.StartAsync(config, dir)) { }
+            // What a crash between creating the run and saving version 0 leaves behind.
+            using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir, "state.db")};Pooling=False"))
+            {
+                c.Open();
+                using var cmd = c.CreateCommand();
+                cmd.CommandText = "DELETE FROM versions";
+                cmd.ExecuteNonQuery();
+            }
+
+            await using var test = await TestServer.StartAsync(config, dir);
+            var a = await test.EnrolAsync("a");
+            var (payload, _) = await Download(test, a, new V1.GetModelRequest { Version = -1, Part = V1.ModelPart.Full });
+            var received = pretrained.Clone();
+            received.Weights.Clear();
+            ParameterSerializer.DeserializeExact(received, null, payload);
+            Assert.True(pretrained.Weights.SequenceEqual(received.Weights), "version 0 is not the initial weights file");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static async Task<(byte[] Payload, int Chunks)> Download(TestServer test, Device device, V1.GetModelRequest request)
     {
         using var assembled = new MemoryStream();

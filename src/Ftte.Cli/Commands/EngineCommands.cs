@@ -116,7 +116,13 @@ internal static class EngineCommands
             });
             if (r.GetValue(save) is { } path)
             {
-                File.WriteAllBytes(path, ParameterSerializer.Serialize(model));
+                // A diverged run is not saved: its NaN weights would poison every run started from the file.
+                if (ModelSource.FirstNonFinite(model) is { } bad)
+                    throw new InvalidOperationException($"Not saved to {path}: tensor '{bad.Tensor}' holds {bad.Value} (training diverged); train again with a lower --lr.");
+                // Written beside it, then renamed over it: `--init w --save w` never leaves a half-written file.
+                string temp = path + ".tmp";
+                File.WriteAllBytes(temp, ParameterSerializer.Serialize(model));
+                File.Move(temp, path, overwrite: true);
                 Console.WriteLine($"saved {model.ParameterCount:N0} parameters to {path}");
             }
         }));

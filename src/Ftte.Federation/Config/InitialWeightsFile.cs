@@ -14,23 +14,35 @@ public static class InitialWeightsFile
 {
     public const string Doc = "Start every strategy from the weights in this file (written by `ftte train --save`) instead of the seed's random initialisation; absent: random.";
 
-    /// <summary>Loads the file into <paramref name="model"/>; a missing or mismatched file is a config error at <paramref name="configPath"/>.</summary>
-    public static void Load(Model model, string path, string configPath)
+    /// <summary>
+    /// Reads the file once into <paramref name="model"/> and returns the SHA-256 (first 16 hex digits) of exactly the bytes
+    /// loaded, so a report says which weights a run started from. A missing, foreign or non-finite file is a config error
+    /// at <paramref name="configPath"/>; the hint names the `ftte train` command that writes a matching file.
+    /// </summary>
+    public static string Load(Model model, string path, string configPath, string modelSpec, string dataset)
     {
+        byte[] bytes;
         try
         {
-            ModelSource.LoadParameters(model, path);
+            bytes = File.ReadAllBytes(path);
         }
-        catch (Exception e) when (e is FileNotFoundException or FormatException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ConfigException(configPath,
+                $"initial weights file '{path}' does not exist; write one with `ftte train --model {modelSpec} --dataset {dataset} --save {path}`.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(configPath, $"cannot read initial weights file '{path}': {e.Message}");
+        }
+        try
+        {
+            ModelSource.LoadParameters(model, bytes, $"'{path}'");
+        }
+        catch (FormatException e)
         {
             throw new ConfigException(configPath, e.Message);
         }
-    }
-
-    /// <summary>The file's SHA-256 (first 16 hex digits), so a report says exactly which weights a run started from.</summary>
-    public static string Fingerprint(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream))[..16];
+        return Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
     }
 }

@@ -52,6 +52,23 @@ public sealed class ModelSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_diverged_models_weights_are_refused_and_the_weights_stay()
+    {
+        var diverged = BuiltInModels.LeNet(seed: 1);
+        diverged.Parameter("fc2.weight").Data[3] = float.NaN;
+        string path = Path.Combine(_dir, "nan.fttp");
+        File.WriteAllBytes(path, ParameterSerializer.Serialize(diverged));
+        var model = BuiltInModels.LeNet(seed: 2);
+        var before = model.Weights.ToArray();
+
+        var e = Assert.Throws<FormatException>(() => ModelSource.LoadParameters(model, path));
+
+        Assert.Contains("fc2.weight", e.Message, StringComparison.Ordinal);
+        Assert.Contains("diverged", e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, model.Weights.ToArray());
+    }
+
+    [Fact]
     public void A_missing_file_says_how_to_write_one()
     {
         string path = Path.Combine(_dir, "none.fttp");

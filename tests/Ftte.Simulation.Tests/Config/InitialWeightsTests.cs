@@ -34,7 +34,8 @@ public sealed class InitialWeightsTests : IDisposable
         Assert.True(pretrained.Weights.SequenceEqual(experiment.Model.Weights));
         Assert.False(plain.Model.Weights.SequenceEqual(experiment.Model.Weights));
         string model = experiment.Combine([]).Setup.Single(e => e.Key == "model").Value;
-        Assert.Contains($"starting from {path} (SHA-256 {InitialWeightsFile.Fingerprint(path)}", model, StringComparison.Ordinal);
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)))[..16];
+        Assert.Contains($"starting from {path} (SHA-256 {sha}…)", model, StringComparison.Ordinal);
         Assert.Contains("random initialisation (seed 1)", plain.Combine([]).Setup.Single(e => e.Key == "model").Value, StringComparison.Ordinal);
         // The same file gives the same run: version 0 is evaluated from the file's weights.
         var first = experiment.Run().Runs.Single().Points[0];
@@ -54,6 +55,24 @@ public sealed class InitialWeightsTests : IDisposable
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
 
         e = Assert.Throws<ConfigException>(() => Experiment.Build(Config(Path.Combine(_dir, "missing.fttp"))));
-        Assert.Contains("ftte train", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ftte train --model mlp --dataset digits --save", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_scaling_run_starts_from_the_weights_read_once_even_when_the_file_is_gone()
+    {
+        var plain = Experiment.Build(Config(null));
+        var pretrained = ModelSource.Load("mlp", 99, new Shape([.. plain.Data.Train.SampleShape]), plain.Data.Train.ClassCount);
+        string path = Path.Combine(_dir, "mlp.fttp");
+        File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+        var config = Config(path) with { Scaling = new ScalingConfig { Devices = [2, 4] } };
+        var experiment = Experiment.Build(config);
+        File.Delete(path);
+
+        var points = experiment.RunScaling([]);
+
+        Assert.Equal(2, points.Count);
+        // A new build would read the file again, and now fails: the scaling run's 2-device fleet did not read it.
+        Assert.Throws<ConfigException>(() => Experiment.Build(config));
     }
 }
