@@ -46,17 +46,9 @@ public sealed class ModelAndTaskTests
                 TestServer.Config(chunkBytes: 1024) with { InitialWeights = wrong }, TestServer.Secret));
             Assert.Contains("initialWeights", e.Message, StringComparison.Ordinal);
 
-            // The run's mlp on digits (64 inputs, 10 classes) from another seed: version 0 must be these weights.
-            var pretrained = Ftte.Engine.Models.ModelSource.Load("mlp", 99, new Shape([64]), 10);
-            string path = Path.Combine(dir, "mlp.fttp");
-            File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+            var (pretrained, path) = SavePretrained(dir);
             await using var test = await TestServer.StartAsync(TestServer.Config(chunkBytes: 1024) with { InitialWeights = path }, dir);
-            var a = await test.EnrolAsync("a");
-            var (payload, _) = await Download(test, a, new V1.GetModelRequest { Version = -1, Part = V1.ModelPart.Full });
-            var received = pretrained.Clone();
-            received.Weights.Clear();
-            ParameterSerializer.DeserializeExact(received, null, payload);
-            Assert.True(pretrained.Weights.SequenceEqual(received.Weights), "version 0 is not the initial weights file");
+            await AssertVersion0Is(test, pretrained);
         }
         finally
         {
@@ -70,9 +62,7 @@ public sealed class ModelAndTaskTests
         string dir = Directory.CreateTempSubdirectory("ftte-server-initial-").FullName;
         try
         {
-            var pretrained = Ftte.Engine.Models.ModelSource.Load("mlp", 99, new Shape([64]), 10);
-            string path = Path.Combine(dir, "mlp.fttp");
-            File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+            var (pretrained, path) = SavePretrained(dir);
             var config = TestServer.Config(chunkBytes: 1024) with { InitialWeights = path };
             await using (await TestServer.StartAsync(config, dir)) { }
             // What a crash between creating the run and saving version 0 leaves behind.
@@ -85,17 +75,31 @@ public sealed class ModelAndTaskTests
             }
 
             await using var test = await TestServer.StartAsync(config, dir);
-            var a = await test.EnrolAsync("a");
-            var (payload, _) = await Download(test, a, new V1.GetModelRequest { Version = -1, Part = V1.ModelPart.Full });
-            var received = pretrained.Clone();
-            received.Weights.Clear();
-            ParameterSerializer.DeserializeExact(received, null, payload);
-            Assert.True(pretrained.Weights.SequenceEqual(received.Weights), "version 0 is not the initial weights file");
+            await AssertVersion0Is(test, pretrained);
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>The run's mlp on digits (64 inputs, 10 classes) from another seed than the run's, saved in <paramref name="dir"/>.</summary>
+    private static (Model Model, string Path) SavePretrained(string dir)
+    {
+        var pretrained = Ftte.Engine.Models.ModelSource.Load("mlp", 99, new Shape([64]), 10);
+        string path = Path.Combine(dir, "mlp.fttp");
+        File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+        return (pretrained, path);
+    }
+
+    private static async Task AssertVersion0Is(TestServer test, Model expected)
+    {
+        var a = await test.EnrolAsync("a");
+        var (payload, _) = await Download(test, a, new V1.GetModelRequest { Version = -1, Part = V1.ModelPart.Full });
+        var received = expected.Clone();
+        received.Weights.Clear();
+        ParameterSerializer.DeserializeExact(received, null, payload);
+        Assert.True(expected.Weights.SequenceEqual(received.Weights), "version 0 is not the initial weights file");
     }
 
     private static async Task<(byte[] Payload, int Chunks)> Download(TestServer test, Device device, V1.GetModelRequest request)

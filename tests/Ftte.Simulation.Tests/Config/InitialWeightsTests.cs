@@ -21,13 +21,20 @@ public sealed class InitialWeightsTests : IDisposable
         }
         """, "test.json") with { InitialWeights = weights };
 
-    [Fact]
-    public void The_experiment_starts_from_the_files_weights_and_the_report_names_them()
+    /// <summary>An experiment without initial weights, and the same model from another seed saved for one with them.</summary>
+    private (Experiment Plain, Model Pretrained, string Path) SavePretrained()
     {
         var plain = Experiment.Build(Config(null));
         var pretrained = ModelSource.Load("mlp", 99, new Shape([.. plain.Data.Train.SampleShape]), plain.Data.Train.ClassCount);
         string path = Path.Combine(_dir, "mlp.fttp");
         File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+        return (plain, pretrained, path);
+    }
+
+    [Fact]
+    public void The_experiment_starts_from_the_files_weights_and_the_report_names_them()
+    {
+        var (plain, pretrained, path) = SavePretrained();
 
         var experiment = Experiment.Build(Config(path));
 
@@ -61,10 +68,7 @@ public sealed class InitialWeightsTests : IDisposable
     [Fact]
     public void A_scaling_run_starts_from_the_weights_read_once_even_when_the_file_is_gone()
     {
-        var plain = Experiment.Build(Config(null));
-        var pretrained = ModelSource.Load("mlp", 99, new Shape([.. plain.Data.Train.SampleShape]), plain.Data.Train.ClassCount);
-        string path = Path.Combine(_dir, "mlp.fttp");
-        File.WriteAllBytes(path, ParameterSerializer.Serialize(pretrained));
+        var (_, _, path) = SavePretrained();
         var config = Config(path) with { Scaling = new ScalingConfig { Devices = [2, 4] } };
         var experiment = Experiment.Build(config);
         File.Delete(path);
