@@ -119,6 +119,9 @@ internal static class EngineCommands
                 // A diverged run is not saved: its NaN weights would poison every run started from the file.
                 if (ModelSource.FirstNonFinite(model) is { } bad)
                     throw new InvalidOperationException($"Not saved to {path}: tensor '{bad.Tensor}' holds {bad.Value} (training diverged); train again with a lower --lr.");
+                string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+                if (directory is not null && !Directory.Exists(directory))
+                    throw new InvalidOperationException($"Not saved to {path}: the directory {directory} does not exist; create it first.");
                 // Written beside it, then renamed over it: `--init w --save w` never leaves a half-written file.
                 string temp = path + ".tmp";
                 File.WriteAllBytes(temp, ParameterSerializer.Serialize(model));

@@ -21,6 +21,8 @@ public static class InitialWeightsFile
     /// </summary>
     public static string Load(Model model, string path, string configPath, string modelSpec, string dataset)
     {
+        if (Directory.Exists(path))
+            throw new ConfigException(configPath, $"'{path}' is a directory; name the weights file written by `ftte train --save`.");
         byte[] bytes;
         try
         {

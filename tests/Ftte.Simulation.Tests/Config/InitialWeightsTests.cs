@@ -63,6 +63,9 @@ public sealed class InitialWeightsTests : IDisposable
 
         e = Assert.Throws<ConfigException>(() => Experiment.Build(Config(Path.Combine(_dir, "missing.fttp"))));
         Assert.Contains("ftte train --model mlp --dataset digits --save", e.Message, StringComparison.Ordinal);
+
+        e = Assert.Throws<ConfigException>(() => Experiment.Build(Config(_dir)));
+        Assert.Contains("is a directory", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
